@@ -1,0 +1,102 @@
+-- grain: one row per page view
+with
+
+access_log as (
+    select file_id, line_number, ts_utc, local_ts, local_day, visitor_key, user_key, method, path, status, user_agent
+    from staging.stg_proxy__access_log
+),
+
+directory as (
+    select user_key, profile, uai from intermediate.int_directory__deduplicated
+),
+
+services as (
+    select segment, service from staging.stg_seeds__services
+),
+
+archived_days as (
+    select local_day from intermediate.int_archive__complete_days
+),
+
+page_views as (
+    select *
+    from access_log
+    -- an archived day keeps its archived figures, even if detail for it comes back
+    where local_day not in (select local_day from archived_days)
+        and method = 'GET'
+        and (status between 200 and 299 or status = 304)
+        and not starts_with(path, '/api/')
+        and not starts_with(path, '/static/')
+        and not regexp_matches(path, '\.(?i:css|js|mjs|map|png|jpg|jpeg|gif|svg|ico|webp|woff|woff2|ttf|eot|otf)$')
+        and not coalesce(regexp_matches(user_agent, 'bot|crawl|spider|slurp', 'i'), false)
+),
+
+enriched as (
+    select
+        page_views.file_id,
+        page_views.line_number,
+        page_views.ts_utc,
+        page_views.local_ts,
+        page_views.local_day,
+        page_views.visitor_key,
+        case
+            when page_views.user_key is null then 'anonyme'
+            else coalesce(directory.profile, 'inconnu')
+        end as profile,
+        directory.uai,
+        coalesce(services.service, 'Autre') as service,
+        nullif(regexp_extract(page_views.path, '^/espaces/([A-Za-z0-9_-]+)(/|$)', 1), '') as space_id
+    from page_views
+    left join directory on directory.user_key = page_views.user_key
+    left join services
+        on starts_with(page_views.path, '/')
+        and services.segment = lower(split_part(page_views.path, '/', 2))
+),
+
+gaps as (
+    -- one pass over each visitor's page views in time order
+    select
+        *,
+        epoch_us(ts_utc) - epoch_us(lag(ts_utc) over visitor_timeline) as micros_since_previous,
+        lag(local_day) over visitor_timeline as previous_day
+    from enriched
+    window visitor_timeline as (partition by visitor_key order by ts_utc, file_id, line_number)
+),
+
+starts as (
+    -- real (UTC) time, so the DST jump is no pause; exactly the timeout stays in the visit
+    select
+        * exclude (micros_since_previous, previous_day),
+        previous_day is null
+            or previous_day <> local_day
+            or micros_since_previous > getvariable('visit_timeout_minutes') * 60 * 1000000::bigint
+            as is_visit_start
+    from gaps
+),
+
+sessionised as (
+    select
+        *,
+        max(ts_utc) filter (where is_visit_start) over (
+            partition by visitor_key
+            order by ts_utc, file_id, line_number
+            rows between unbounded preceding and current row
+        ) as visit_started_at
+    from starts
+)
+
+select
+    file_id,
+    line_number,
+    ts_utc,
+    local_ts,
+    local_day,
+    visitor_key,
+    profile,
+    uai,
+    service,
+    space_id,
+    -- a visit is identified by its visitor and its first instant
+    visit_started_at,
+    is_visit_start
+from sessionised

@@ -1,0 +1,47 @@
+-- grain: one row per local day × collège × profile × service
+with
+
+page_views as (
+    select local_day, uai, profile, service, visitor_key, visit_started_at
+    from intermediate.int_page_views__sessionised
+),
+
+archived_days as (
+    select local_day from intermediate.int_archive__complete_days
+),
+
+archived as (
+    select local_day, uai, profile, service, page_views, visits, visitors
+    from staging.stg_archive__daily_usage
+    where local_day in (select local_day from archived_days)
+),
+
+daily_usage as (
+    select
+        local_day,
+        uai,
+        profile,
+        service,
+        count(*) as page_views,
+        -- a visit is its visitor and its start
+        count(distinct (visitor_key, visit_started_at)) as visits,
+        count(distinct visitor_key) as visitors
+    from page_views
+    group by local_day, uai, profile, service
+),
+
+all_days as (
+    select * from daily_usage
+    union all
+    select * from archived
+)
+
+select
+    local_day,
+    uai,
+    profile,
+    service,
+    page_views,
+    visits,
+    visitors
+from all_days

@@ -1,0 +1,15 @@
+-- grain: one row per rejected access log line
+with
+
+log_rejects as (
+    select * from raw.log_rejects
+)
+
+select
+    file_id,
+    source_file,
+    line_number,
+    local_day,
+    reason,
+    text
+from log_rejects
