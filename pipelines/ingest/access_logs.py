@@ -1,0 +1,440 @@
+"""Access logs of the ENT's reverse proxy, parsed into accepted lines and rejects with a reason.
+
+The format is NCSA *combined* as nginx writes it by default, or *common* (no referrer, no
+user agent); quoted fields nginx may append after the user agent are ignored:
+
+    $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"
+
+A file is read in chunks of whole lines, each parsed at once with polars (never a Python
+loop per line): the everyday line is cut at its quotes and spaces once a regular
+expression without captures has checked its shape; any other line goes through the full
+expression. A line is blank (only white space: neither accepted nor rejected, though it
+counts in line numbers), accepted, or rejected with the first of these reasons that applies:
+
+| reason | the line |
+|---|---|
+| `not UTF-8` | holds bytes that are not UTF-8 text |
+| `not a log line` | does not have the fields of the common or combined format |
+| `bad address` | has a client address that is neither IPv4 nor IPv6 |
+| `bad timestamp` | has a time that is not a real instant like `29/Mar/2020:03:05:00 +0200` |
+| `bad request line` | has a request that is not `METHOD target [HTTP/x.y]` |
+| `bad status` | has a status that is not a number from 100 to 599 |
+| `bad size` | has a size that is neither `-` nor a whole number |
+
+A reject keeps its text as read, except that anything shaped like an IPv4 or IPv6 address
+becomes `<ip>`, and when the line starts with three fields and a `[`, the first field
+becomes `<ip>` and the third `<user>` (unless it is `-`). Accepted lines keep no address
+and no login: the visitor is a keyed hash (pseudonym.py), and address-shaped text in the
+path, query, referrer and user agent is masked the same way. `\\x22` (nginx) and `\\"`
+escapes in the referrer and user agent are read back as `"`.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.ingest.parts import PartWriter
+from pipelines.ingest.raw_files import Fingerprint, read_line_chunks
+from pipelines.pseudonym import anonymous_keys, user_keys
+
+REASONS = (
+    "not UTF-8",
+    "not a log line",
+    "bad address",
+    "bad timestamp",
+    "bad request line",
+    "bad status",
+    "bad size",
+)
+
+# A quoted field: nginx writes `"` inside as `\x22`, Apache as `\"`.
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+# Any line of the common or combined format (quoted fields nginx may append are allowed and ignored).
+LINE_PATTERN = (
+    r"^([^ ]+) [^ ]+ ([^ ]+) \[([^\]]*)\] " + _QUOTED + r" ([^ ]+) ([^ ]+)"
+    r"(?: " + _QUOTED + " " + _QUOTED + r'(?: "(?:[^"\\]|\\.)*")*)?[ \t]*$'
+)
+LINE_FIELDS = ("remote_addr", "remote_user", "time_local", "request", "status", "size", "referrer", "user_agent")
+REQUEST_PATTERN = r"^([A-Z][A-Z_-]*) (.+?)(?: (HTTP/[0-9]+(?:\.[0-9]+)?))?$"
+TIME_PATTERN = r"^[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}$"
+TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
+# The everyday line: well-formed time, `METHOD target HTTP/x.y`, no quote nor backslash inside a field,
+# nothing after the agent. Such a line is cut at its quotes and spaces, much faster than by captures.
+PLAIN_LINE_PATTERN = (
+    r'^[^ "\\]+ [^ "\\]+ [^ "\\]+ \[' + TIME_PATTERN[1:-1] + r'\] "[A-Z][A-Z_-]* [^ "\\]+ HTTP/[0-9]+(?:\.[0-9]+)?" '
+    r'[0-9]{3} (?:-|[0-9]{1,18})(?: "[^"\\]*" "[^"\\]*")?$'
+)
+# A time found anywhere in a rejected line, to give the reject its day when one can be read.
+ANY_TIME_PATTERN = r"\[([0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4})\]"
+
+_IPV4 = r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
+_HEX = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    rf"(?:{_HEX}:){{7}}{_HEX}"
+    rf"|(?:{_HEX}:){{6}}{_IPV4}"
+    rf"|(?:{_HEX}(?::{_HEX})*)?::(?:{_HEX}:)*{_IPV4}"
+    rf"|(?:{_HEX}(?::{_HEX})*)?::{_HEX}(?::{_HEX})*"
+    rf"|{_HEX}(?::{_HEX})*::"
+)
+ADDRESS_PATTERN = rf"^(?:{_IPV4}|{_IPV6})$"
+# IPv6 first: its embedded IPv4 form is masked whole.
+ADDRESS_ANYWHERE = rf"(?:{_IPV6}|\b{_IPV4}\b)"
+IP_MASK = "<ip>"
+USER_MASK = "<user>"
+LOG_LINE_START = r"^[^ ]+ [^ ]+ [^ ]+ \["
+# Chunks parsed at once: polars releases the GIL, so a second chunk keeps another core busy.
+PARSE_THREADS = 2
+# The separator given to the CSV reader that splits lines: a byte no log line should hold.
+_NO_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """Lines of a log file: physical (blank ones included), accepted and rejected."""
+
+    physical: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+    @property
+    def read(self) -> int:
+        """Lines read in the contract's sense: accepted + rejected (blank lines are neither)."""
+        return self.accepted + self.rejected
+
+    def add(self, physical: int, accepted: int, rejected: int) -> LineCounts:
+        """These counts plus those of one more chunk."""
+        return LineCounts(self.physical + physical, self.accepted + accepted, self.rejected + rejected)
+
+
+ACCESS_LOG_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("line_number", pa.int64()),
+        ("ts_utc", pa.timestamp("us", tz="UTC")),
+        ("local_ts", pa.timestamp("us")),
+        ("local_day", pa.date32()),
+        ("visitor_key", pa.string()),
+        ("user_key", pa.string()),
+        ("method", pa.string()),
+        ("path", pa.string()),
+        ("query", pa.string()),
+        ("protocol", pa.string()),
+        ("status", pa.int16()),
+        ("bytes_sent", pa.int64()),
+        ("referrer", pa.string()),
+        ("user_agent", pa.string()),
+    ]
+)
+# Dictionaries only for the columns that repeat; instants and line numbers grow steadily, so delta-encode them.
+ACCESS_LOG_PARQUET = {
+    "use_dictionary": ["file_id", "local_day", "method", "path", "protocol", "status", "referrer", "user_agent"],
+    "column_encoding": {name: "DELTA_BINARY_PACKED" for name in ("line_number", "ts_utc", "local_ts")},
+    "write_statistics": ["line_number", "ts_utc", "local_ts", "local_day", "status"],
+}
+LOG_REJECTS_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("source_file", pa.string()),
+        ("line_number", pa.int64()),
+        ("local_day", pa.date32()),
+        ("reason", pa.string()),
+        ("text", pa.string()),
+    ]
+)
+
+
+def split_lines(chunk: bytes, first_line_number: int) -> pl.DataFrame:
+    """One row per physical line of a chunk: `line_number`, `text` (no line end), `utf8` (whether valid)."""
+    if b"\x00" not in chunk:
+        try:
+            lines = pl.read_csv(
+                io.BytesIO(chunk),
+                has_header=False,
+                separator=_NO_SEPARATOR,
+                quote_char=None,
+                new_columns=["text"],
+                infer_schema=False,
+                empty_string_is_null=False,
+            )
+            texts, utf8 = lines["text"].fill_null(""), pl.lit(True)
+        except pl.exceptions.ComputeError:  # bytes that are not UTF-8: split them the careful way
+            texts, utf8 = _split_lines_lossy(chunk)
+    else:
+        texts, utf8 = _split_lines_lossy(chunk)
+    numbers = pl.int_range(first_line_number, first_line_number + len(texts), dtype=pl.Int64)
+    return pl.DataFrame({"text": texts}).select(
+        numbers.alias("line_number"), pl.col("text").str.strip_suffix("\r"), utf8.alias("utf8")
+    )
+
+
+def _split_lines_lossy(chunk: bytes) -> tuple[pl.Series, pl.Series]:
+    """Lines decoded with U+FFFD for bad bytes, and whether each line was valid UTF-8 as read."""
+    decoded = chunk.decode("utf-8", errors="replace")
+    texts = pl.from_arrow(pc.list_flatten(pc.split_pattern(pa.array([decoded], pa.large_string()), "\n")))
+    raw = pl.from_arrow(pc.list_flatten(pc.split_pattern(pa.array([chunk], pa.large_binary()), b"\n")))
+    if chunk.endswith(b"\n"):
+        texts, raw = texts.head(-1), raw.head(-1)
+    return texts.alias("text"), (texts.cast(pl.Binary) == raw).alias("utf8")
+
+
+def parse_lines(lines: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Split every non-blank line into fields and type them; `reason` is null for a good line."""
+    size = pl.col("size")
+    non_blank = lines.filter(pl.col("text").str.contains(r"\S"))
+    plain = non_blank.select(pl.col("text").str.contains(PLAIN_LINE_PATTERN))["text"]
+    fields = pl.concat([_plain_fields(non_blank.filter(plain)), _matched_fields(non_blank.filter(~plain))])
+    parsed = fields.with_columns(
+        _utc_instant(pl.col("time_local")).alias("ts_utc"),
+        pl.col("status").cast(pl.Int16, strict=False).alias("status_code"),
+        pl.when(size.str.contains(r"^[0-9]{1,18}$")).then(size.cast(pl.Int64, strict=False)).alias("bytes_sent"),
+        pl.col("referrer").replace("-", None),
+    )
+    with_reason = parsed.with_columns(_reason().alias("reason"), _local_ts(pl.col("ts_utc"), timezone))
+    return with_reason.with_columns(pl.col("local_ts").dt.date().alias("local_day"))
+
+
+def _plain_fields(lines: pl.DataFrame) -> pl.DataFrame:
+    """The fields of lines matching PLAIN_LINE_PATTERN, cut at their quotes and spaces."""
+    quoted = pl.col("quoted")
+    head, request, counts = pl.col("head"), pl.col("request"), pl.col("counts")
+    # Each cut is its own step: an eager select would compute a shared expression once per use.
+    cut = lines.with_columns(pl.col("text").str.split('"').alias("quoted")).with_columns(
+        quoted.list.get(index).str.split(" ").alias(name)
+        for index, name in ((0, "head"), (1, "request"), (2, "counts"))
+    )
+    time_local = pl.concat_str([head.list.get(3).str.slice(1), head.list.get(4).str.head(-1)], separator=" ")
+    return cut.select(
+        "line_number",
+        "text",
+        "utf8",
+        head.list.get(0).alias("remote_addr"),
+        head.list.get(2).alias("remote_user"),
+        time_local.alias("time_local"),
+        request.list.get(0).alias("method"),
+        request.list.get(1).alias("target"),
+        request.list.get(2).alias("protocol"),
+        counts.list.get(1).alias("status"),
+        counts.list.get(2).alias("size"),
+        quoted.list.get(3, null_on_oob=True).alias("referrer"),
+        quoted.list.get(5, null_on_oob=True).alias("user_agent"),
+    )
+
+
+def _matched_fields(lines: pl.DataFrame) -> pl.DataFrame:
+    """The fields of any other line by LINE_PATTERN and REQUEST_PATTERN; null where they do not match."""
+    fields = pl.col("text").str.extract_groups(LINE_PATTERN).struct.rename_fields(list(LINE_FIELDS))
+    request_parts = ["method", "target", "protocol"]
+    request = pl.col("request").str.extract_groups(REQUEST_PATTERN).struct.rename_fields(request_parts)
+    return (
+        lines.with_columns(fields.alias("fields"))
+        .unnest("fields")
+        .with_columns(request.alias("request_parts"), _unescaped(pl.col("referrer")), _unescaped(pl.col("user_agent")))
+        .unnest("request_parts")
+        .select(
+            "line_number", "text", "utf8", "remote_addr", "remote_user", "time_local", "method", "target",
+            "protocol", "status", "size", "referrer", "user_agent",
+        )
+    )  # fmt: skip
+
+
+def _utc_instant(time_local: pl.Expr) -> pl.Expr:
+    """The UTC instant of an nginx `$time_local`, honouring its offset; null when not a real time."""
+    well_formed = time_local.str.contains(TIME_PATTERN)
+    return pl.when(well_formed).then(time_local.str.to_datetime(TIME_FORMAT, time_unit="us", strict=False))
+
+
+def _local_ts(ts_utc: pl.Expr, timezone: str) -> pl.Expr:
+    """Wall time in the configured zone of a UTC instant."""
+    return ts_utc.dt.convert_time_zone(timezone).dt.replace_time_zone(None).alias("local_ts")
+
+
+def _reason() -> pl.Expr:
+    """The first reason in REASONS that applies to a parsed line, null when it is good."""
+    status, size = pl.col("status"), pl.col("size")
+    return (
+        pl.when(~pl.col("utf8")).then(pl.lit("not UTF-8"))
+        .when(pl.col("remote_addr").is_null()).then(pl.lit("not a log line"))
+        .when(~pl.col("remote_addr").str.contains(ADDRESS_PATTERN)).then(pl.lit("bad address"))
+        .when(pl.col("ts_utc").is_null()).then(pl.lit("bad timestamp"))
+        .when(pl.col("method").is_null()).then(pl.lit("bad request line"))
+        .when(~status.str.contains(r"^[1-5][0-9]{2}$")).then(pl.lit("bad status"))
+        .when((size != "-") & pl.col("bytes_sent").is_null()).then(pl.lit("bad size"))
+    )  # fmt: skip
+
+
+class VisitorKeys:
+    """Keyed hashes of the logins and (address, agent) pairs of one file, each distinct value hashed once.
+
+    A file's chunks share most of their visitors, so each chunk hashes only those not seen before.
+    Chunks parsed in parallel share one instance.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self._lock = threading.Lock()
+        empty = pl.DataFrame(schema={"value": pl.String, "hashed": pl.String})
+        self._known = {"login": empty, "pair": empty}
+
+    def of(self, identity: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+        """`user_key` and `visitor_key` of rows with `login` (null without one), `address` and `user_agent`."""
+        pair = pl.concat_str([pl.col("address"), pl.col("user_agent").fill_null("")], separator="\t")
+        rows = identity.with_columns(pair.alias("pair"))
+        logins = self._hashed(
+            "login", rows.select("login").unique().drop_nulls(), lambda new: user_keys(self.key, new["login"])
+        )
+        pairs = self._hashed(
+            "pair",
+            rows.select("pair", "address", "user_agent").unique("pair").drop_nulls("pair"),
+            lambda new: anonymous_keys(self.key, new["address"], new["user_agent"]),
+        )
+        user_key = self._lookup(rows["login"], logins).alias("user_key")
+        visitor_key = user_key.zip_with(user_key.is_not_null(), self._lookup(rows["pair"], pairs))
+        return user_key, visitor_key.alias("visitor_key")
+
+    def _hashed(self, kind: str, distinct: pl.DataFrame, hasher: Callable[[pl.DataFrame], pl.Series]) -> pl.DataFrame:
+        """The known hashes of a kind (`value`, `hashed`), after hashing the rows of `distinct` not yet known."""
+        with self._lock:
+            known = self._known[kind]
+            new = distinct.filter(~distinct[kind].is_in(known["value"].implode()))
+            if new.height:
+                hashed = pl.DataFrame({"value": new[kind], "hashed": hasher(new)})
+                self._known[kind] = known = pl.concat([known, hashed])
+            return known
+
+    @staticmethod
+    def _lookup(values: pl.Series, known: pl.DataFrame) -> pl.Series:
+        return values.to_frame("value").join(known, on="value", how="left", maintain_order="left")["hashed"]
+
+
+def accepted_lines(parsed: pl.DataFrame, file_id: str, visitors: VisitorKeys) -> pl.DataFrame:
+    """The good lines in the warehouse's access_log columns: visitor hashed, no address nor login kept."""
+    good = parsed.filter(pl.col("reason").is_null())
+    identity = good.select(
+        pl.when(pl.col("remote_user") != "-").then(pl.col("remote_user")).alias("login"),
+        pl.when(pl.col("remote_user") == "-").then(pl.col("remote_addr")).alias("address"),
+        "user_agent",
+    )
+    user_key, visitor_key = visitors.of(identity)
+    target = pl.col("target").str.splitn("?", 2).struct.rename_fields(["path", "query"])
+    lines = good.with_columns(visitor_key, user_key, target.alias("target_parts")).unnest("target_parts")
+    return _without_addresses(lines, ["path", "query", "referrer", "user_agent"]).select(
+        pl.lit(file_id, dtype=pl.String).alias("file_id"),
+        "line_number", "ts_utc", "local_ts", "local_day", "visitor_key", "user_key", "method", "path", "query",
+        "protocol", pl.col("status_code").alias("status"), "bytes_sent", "referrer", "user_agent",
+    )  # fmt: skip
+
+
+def _without_addresses(lines: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The lines with address-shaped text masked in these columns (only the few lines holding some are rewritten)."""
+    holding = lines.select(
+        pl.any_horizontal(pl.col(column).str.contains(ADDRESS_ANYWHERE) for column in columns).fill_null(False)
+    ).to_series()
+    if not holding.any():
+        return lines
+    masked = lines.filter(holding).with_columns(_masked(pl.col(column)) for column in columns)
+    return pl.concat([lines.filter(~holding), masked])
+
+
+def _unescaped(field: pl.Expr) -> pl.Expr:
+    """A quoted field with the double quotes nginx (`\\x22`) or Apache (`\\"`) escaped read back as `"`."""
+    return field.str.replace_all(r"\x22", '"', literal=True).str.replace_all(r"\"", '"', literal=True)
+
+
+def _masked(field: pl.Expr) -> pl.Expr:
+    """A text with anything shaped like an IP address replaced by `<ip>`."""
+    return field.str.replace_all(ADDRESS_ANYWHERE, IP_MASK)
+
+
+def rejected_lines(parsed: pl.DataFrame, file_id: str, source_file: str, timezone: str) -> pl.DataFrame:
+    """The bad lines in the warehouse's log_rejects columns, their identifiers masked."""
+    bad = parsed.filter(pl.col("reason").is_not_null()).sort("line_number")
+    found_time = _utc_instant(pl.col("text").str.extract(ANY_TIME_PATTERN, 1))
+    return bad.select(
+        pl.lit(file_id, dtype=pl.String).alias("file_id"),
+        pl.lit(source_file, dtype=pl.String).alias("source_file"),
+        "line_number",
+        _local_ts(found_time, timezone).dt.date().alias("local_day"),
+        "reason",
+        masked_line(pl.col("text")).alias("text"),
+    )
+
+
+def masked_line(text: pl.Expr) -> pl.Expr:
+    """A raw log line without identifiers: addresses anywhere, and the first and third fields of a log-like start."""
+    fields = text.str.splitn(" ", 4).struct.rename_fields(["address", "identity", "user", "rest"])
+    identity, user = (fields.struct.field(name) for name in ("identity", "user"))
+    log_like = pl.concat_str(
+        [pl.lit(IP_MASK), _user_masked(identity), _user_masked(user), fields.struct.field("rest")], separator=" "
+    )
+    return _masked(pl.when(text.str.contains(LOG_LINE_START)).then(log_like).otherwise(text))
+
+
+def _user_masked(field: pl.Expr) -> pl.Expr:
+    """An identity field of a log line: `-` stays, anything else becomes `<user>`."""
+    return pl.when(field == "-").then(field).otherwise(pl.lit(USER_MASK))
+
+
+def ingest_log(
+    key: bytes, path: Path, source_file: str, content: Fingerprint, timezone: str, staging: Path
+) -> LineCounts:
+    """Parse a log file chunk by chunk into its staged access_log and log_rejects parts; returns the counts."""
+    counts = LineCounts()
+    first_line = 1
+    visitors = VisitorKeys(key)
+    with PartWriter(staging, content.file_id) as parts, ThreadPoolExecutor(PARSE_THREADS) as pool:
+        parsing: deque[Future[ParsedChunk]] = deque()
+        for chunk in read_line_chunks(path, content):
+            chunk_args = (chunk, first_line, visitors, content.file_id, source_file, timezone)
+            parsing.append(pool.submit(parse_chunk, *chunk_args))
+            first_line += physical_lines(chunk)
+            if len(parsing) == PARSE_THREADS:
+                counts = _write_chunk(parts, parsing.popleft().result(), counts)
+        while parsing:
+            counts = _write_chunk(parts, parsing.popleft().result(), counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class ParsedChunk:
+    """One chunk of a log file, parsed: its physical line count, accepted lines and rejects."""
+
+    physical: int
+    accepted: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def physical_lines(chunk: bytes) -> int:
+    """Lines in a chunk: one per newline, plus an unterminated last line."""
+    return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+
+
+def parse_chunk(
+    chunk: bytes, first_line: int, visitors: VisitorKeys, file_id: str, source_file: str, timezone: str
+) -> ParsedChunk:
+    """Accepted lines and rejects of one chunk whose first line has number `first_line`."""
+    lines = split_lines(chunk, first_line)
+    if lines.height != physical_lines(chunk):  # line numbers would drift: never let that pass
+        raise RuntimeError(f"{source_file}: split {lines.height} lines where there are {physical_lines(chunk)}")
+    parsed = parse_lines(lines, timezone)
+    return ParsedChunk(
+        lines.height, accepted_lines(parsed, file_id, visitors), rejected_lines(parsed, file_id, source_file, timezone)
+    )
+
+
+def _write_chunk(parts: PartWriter, chunk: ParsedChunk, counts: LineCounts) -> LineCounts:
+    """Append a parsed chunk to the file's parts (accepted lines by local day); returns the running counts."""
+    for (day,), rows in chunk.accepted.partition_by("local_day", as_dict=True, maintain_order=True).items():
+        parts.write(f"access_log/day={day.isoformat()}", rows, ACCESS_LOG_SCHEMA, **ACCESS_LOG_PARQUET)
+    if chunk.rejects.height:
+        parts.write("log_rejects", chunk.rejects, LOG_REJECTS_SCHEMA)
+    return counts.add(chunk.physical, chunk.accepted.height, chunk.rejects.height)

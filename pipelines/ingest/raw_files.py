@@ -1,0 +1,147 @@
+"""Raw files as the ingestion sees them: what was found, what came of it, and their decompressed content.
+
+A raw file is plain or gzip text whatever its name (gzip is told by its magic bytes). Its
+`file_id` is the first 16 hex characters of the SHA-256 of its decompressed content, so a
+gzip file and a plain copy of the same log are the same content.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# The folders of raw/ and what each holds.
+KINDS = ("logs", "directory", "reference", "loans", "needs")
+GZIP_MAGIC = b"\x1f\x8b"
+# Decompressed bytes read at a time: large enough for vectorised parsing, small enough to keep memory flat.
+BLOCK_BYTES = 32 * 1024 * 1024
+# Statuses of a file's result; only the first two are recorded in the ledger.
+INGESTED, SKIPPED_DUPLICATE, PROBLEM = "ingested", "skipped_duplicate", "problem"
+# A NUL byte this early means a binary file (image, archive, UTF-16 text), not a log or an export.
+TEXT_SNIFF_BYTES = 8192
+
+
+class UnusableFile(Exception):
+    """A raw file that cannot be ingested at all (unreadable, corrupt gzip, empty, not text)."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A raw file found new or changed: `path` is relative to raw/, e.g. `logs/access.log-20200324.gz`."""
+
+    path: str
+    kind: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What ingesting one raw file gave: its content id, its line counts, and where its parts wait.
+
+    `status` is `ingested`, `skipped_duplicate` or `problem` (then `problem` says why, in one line).
+    `staging` is the folder, relative to the warehouse, holding the Parquet parts until `record` places them.
+    """
+
+    path: str
+    kind: str
+    size: int
+    mtime_ns: int
+    file_id: str | None = None
+    status: str = INGESTED
+    lines_read: int = 0
+    lines_accepted: int = 0
+    lines_rejected: int = 0
+    staging: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The identity of a file's content, read once from start to end."""
+
+    file_id: str
+    content_bytes: int
+    size: int
+    mtime_ns: int
+
+
+@contextmanager
+def open_content(path: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """The decompressed content of a raw file and the status of the file as opened."""
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
+    with handle:
+        status = os.fstat(handle.fileno())
+        is_gzip = _read(handle, len(GZIP_MAGIC)) == GZIP_MAGIC
+        handle.seek(0)
+        if not is_gzip:
+            yield handle, status
+            return
+        with gzip.GzipFile(fileobj=handle, mode="rb") as content:
+            yield content, status
+
+
+def read_blocks(content: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
+    """Blocks of decompressed content, up to `limit` bytes in all; read errors become UnusableFile."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
+        block = _read(content, size)
+        if not block:
+            return
+        if remaining is not None:
+            remaining -= len(block)
+        yield block
+
+
+def _read(content: BinaryIO, size: int) -> bytes:
+    """Read up to `size` bytes, naming what went wrong in one line."""
+    try:
+        return content.read(size)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise UnusableFile(f"corrupt gzip file ({error})") from None
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """Hash the whole decompressed content; an empty or binary file raises UnusableFile."""
+    digest = hashlib.sha256()
+    content_bytes = 0
+    with open_content(path) as (content, status):
+        for block in read_blocks(content):
+            if content_bytes == 0 and b"\x00" in block[:TEXT_SNIFF_BYTES]:
+                raise UnusableFile("not a text file")
+            digest.update(block)
+            content_bytes += len(block)
+    if content_bytes == 0:
+        raise UnusableFile("empty file")
+    return Fingerprint(digest.hexdigest()[:16], content_bytes, status.st_size, status.st_mtime_ns)
+
+
+def read_line_chunks(path: Path, expected: Fingerprint) -> Iterator[bytes]:
+    """The content again, in chunks cut after a newline; raises UnusableFile if it changed meanwhile."""
+    digest = hashlib.sha256()
+    pending = b""
+    with open_content(path) as (content, _status):
+        for block in read_blocks(content, limit=expected.content_bytes):
+            digest.update(block)
+            data = pending + block
+            cut = data.rfind(b"\n") + 1
+            pending = data[cut:]
+            if cut:
+                yield data[:cut]
+    if digest.hexdigest()[:16] != expected.file_id:
+        raise UnusableFile("changed while being read (it will be read again next run)")
+    if pending:
+        yield pending
