@@ -1,4 +1,5 @@
-"""The demo department: reproducible, in every format of the contract, and its truth exact.
+"""The demo department: reproducible, in every format of the contract, the whole département at every scale,
+and its truth exact.
 
 The truth is checked against an independent reading of the files the generator wrote: a small
 regex parser of the logs and a plain reading of the CSV exports, applying the contract's rules.
@@ -22,6 +23,8 @@ from pipelines.errors import UserError
 TIMEZONE = "Europe/Paris"
 LINE = r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3}) (\S+) "([^"]*)" "([^"]*)"$'
 ASSET = r"\.(css|js|mjs|map|png|jpg|jpeg|gif|svg|ico|webp|woff|woff2|ttf|eot|otf)$"
+# The real collèges the demo is drawn from (shipped open data), read here without the generator's code.
+REAL_COLLEGES = Path(__file__).resolve().parents[1] / "pipelines" / "reference" / "colleges_92.csv"
 VOCABULARY = {"device_type": ("ultraportable", "tablette", "pc_recycle"), "transfer": ("pret", "don"),
               "recipient_type": ("eleve", "enseignant"), "criterion": ("rep", "ulis", "ase", "boursier", "autre"),
               "profile": ("eleve", "enseignant", "parent", "personnel")}
@@ -32,6 +35,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo department: its data folder (raw/ and truth.json)."""
     data_dir = tmp_path_factory.mktemp("demo")
     generate_demo(data_dir / "raw", seed=7, scale="small")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def quiet_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same seed as `demo` with a sixth of its traffic."""
+    data_dir = tmp_path_factory.mktemp("quiet")
+    generate_demo(data_dir / "raw", seed=7, scale=0.0005)
     return data_dir
 
 
@@ -189,7 +200,63 @@ def test_needs_cover_every_criterion_rep_plus_and_rep_first(demo: Path) -> None:
 def test_the_scale_estimate_holds_for_the_small_demo(demo: Path) -> None:
     read = truth_of(demo)["quality"]["log_lines_read"]
     assert abs(read - estimated_log_lines("small")) < 0.1 * read
-    assert 100_000 < read < 200_000
+    assert 150_000 < read < 300_000
+
+
+# The whole département at every scale; only the traffic follows the scale
+
+
+def real_public_colleges() -> pl.DataFrame:
+    """The public collèges of the shipped reference file with their 2020 pupils and ULIS pupils."""
+    colleges = pl.read_csv(REAL_COLLEGES, infer_schema=False).filter(pl.col("sector") == "public")
+    return colleges.select("uai", "education_priority", pl.col("students_2020", "ulis_students_2020").cast(pl.Int64))
+
+
+def test_the_directory_holds_every_college_at_its_real_headcount(demo: Path) -> None:
+    accounts = directory_profiles(demo).join(
+        read_csv_export(demo / "raw" / "directory" / "annuaire_ent.csv").select(user="user_id", uai="uai"),
+        on="user").unique("user")
+    profiles = counts_by(accounts, "profile")
+    pupils = profiles["eleve"]
+    colleges = real_public_colleges()
+    assert sum(profiles.values()) > 130_000
+    assert colleges["students_2020"].sum() - 401 <= pupils <= colleges["students_2020"].sum()
+    assert abs(profiles["enseignant"] / pupils - 1 / 12.5) < 0.002 and abs(profiles["parent"] / pupils - 1.3) < 0.01
+    per_college = accounts.filter(pl.col("profile") == "eleve").group_by("uai").len().join(colleges, on="uai")
+    assert per_college.height == 99
+    assert per_college.filter((pl.col("len") > pl.col("students_2020"))
+                              | (pl.col("len") < 0.95 * pl.col("students_2020"))).is_empty()
+
+
+def test_devices_and_needs_are_those_of_the_press_release(demo: Path) -> None:
+    loans = latest_loans(demo)[0]
+    categories = dict(loans.group_by("device_type", "transfer", "recipient_type").len().select(
+        pl.concat_str("device_type", "transfer", "recipient_type", separator="/"), "len").iter_rows())
+    assert categories == {"ultraportable/pret/enseignant": 4_000, "tablette/pret/eleve": 2_600 + 600,
+                          "ultraportable/pret/eleve": 2_000, "pc_recycle/don/eleve": 30 + 2_000}
+    needs = valid_needs(demo)[0]
+    ulis = real_public_colleges()["ulis_students_2020"].sum()
+    assert counts_by(needs, "criterion") == {"ase": 650, "autre": 1_500, "boursier": 3_400, "rep": 2_000, "ulis": ulis}
+
+
+def test_most_colleges_have_enough_needs_and_devices_not_to_be_hidden(demo: Path) -> None:
+    needs = valid_needs(demo)[0].group_by("uai").len()
+    pupil_devices = latest_loans(demo)[0].filter(pl.col("recipient_type") == "eleve").group_by("uai").len()
+    for per_college in (needs, pupil_devices):
+        assert per_college.filter(pl.col("len") >= 5).height >= 90
+
+
+def test_only_the_traffic_follows_the_scale(demo: Path, quiet_demo: Path) -> None:
+    small, quiet = file_digests(demo / "raw"), file_digests(quiet_demo / "raw")
+    exports = [name for name in small if not name.startswith("logs/")]
+    assert len(exports) == 7 and all(small[name] == quiet[name] for name in exports)
+    assert small["logs/access.log-20200320.gz"] != quiet["logs/access.log-20200320.gz"]
+    for busy, calm in zip(truth_of(demo)["headlines"], truth_of(quiet_demo)["headlines"]):
+        assert busy["devices"] == calm["devices"] and busy["needs"] == calm["needs"]
+        # Six times the scale: about six times the visits and page views.
+        assert 5 < busy["visits"] / calm["visits"] < 7 and 5 < busy["page_views"] / calm["page_views"] < 7
+    lines = truth_of(quiet_demo)["quality"]["log_lines_read"]
+    assert abs(lines - estimated_log_lines(0.0005)) < 0.1 * lines
 
 
 # Truth: internal consistency

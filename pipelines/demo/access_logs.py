@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines.demo import clients, paths, truth
-from pipelines.demo.days import LAST_DAY, day_index, demo_days, local_midnight_utc, offset_text, utc_offsets
+from pipelines.demo.days import FIRST_DAY, LAST_DAY, day_index, demo_days, local_midnight_utc, offset_text, utc_offsets
 from pipelines.demo.population import Population
 from pipelines.demo.setpieces import set_pieces
 from pipelines.demo.traffic import (
@@ -84,8 +84,9 @@ def lent_devices(population: Population, loans: pl.DataFrame) -> tuple[np.ndarra
     agent = np.zeros(population.users.height, dtype=np.int16)
     first = loans.sort("start_date").unique("user", keep="first", maintain_order=True)
     users = first["user"].to_numpy()
-    since[users] = [day_index(day) for day in first["start_date"].to_list()]
-    agent[users] = [clients.agent_named(DEVICE_AGENTS[kind]) for kind in first["device_type"].to_list()]
+    since[users] = (first["start_date"] - FIRST_DAY).dt.total_days().to_numpy()
+    browsers = {kind: clients.agent_named(fragment) for kind, fragment in DEVICE_AGENTS.items()}
+    agent[users] = first["device_type"].replace_strict(browsers, return_dtype=pl.Int16).to_numpy()
     return since, agent
 
 

@@ -1,5 +1,8 @@
 """`generate_demo`: a whole département in raw/ (logs and exports) and its true figures in truth.json.
 
+The exports (collèges, directory, devices, needs) are the whole département's at every scale and,
+for a seed, the same bytes whatever the scale; the scale sets the traffic in the logs.
+
 The demo owns the five raw folders (logs, directory, reference, loans, needs) of the data folder it
 is given: it empties them before writing, but only of files an earlier demo wrote (listed in
 truth.json); any other file there stops it with an error, so real data is never deleted. The
@@ -68,12 +71,12 @@ def clear_previous_demo(raw_dir: Path, truth_path: Path) -> None:
     truth_path.write_text(json.dumps({"files": demo_files()}, indent=2) + "\n", encoding="utf-8")
 
 
-def write_exports(raw_dir: Path, population: Population, factor: float, rng: np.random.Generator) -> CsvOutcome:
-    """The reference, directory, loans and needs exports."""
-    needs = build_needs(population, factor, rng)
-    loans = build_loans(population, needs, factor, rng)
+def write_exports(raw_dir: Path, population: Population, rng: np.random.Generator) -> CsvOutcome:
+    """The reference, directory, loans and needs exports: the whole département's, whatever the scale."""
+    needs = build_needs(population, rng)
+    loans = build_loans(population, needs, rng)
     reference = exports.write_reference(raw_dir, population)
-    directory_profile, directory_rejected, directory = exports.write_directory(raw_dir, population, factor, rng)
+    directory_profile, directory_rejected, directory = exports.write_directory(raw_dir, population, rng)
     loan_rows, loans_rejected, loan_files = exports.write_loans(raw_dir, loans, population, rng)
     need_rows, needs_rejected, need_files = exports.write_needs(raw_dir, needs, population, rng)
     rejected = {"loan_rows_rejected": loans_rejected, "need_rows_rejected": needs_rejected,
@@ -118,14 +121,14 @@ def daily_truth(csv: CsvOutcome, logs: LogOutcome) -> list[dict]:
 
 
 def generate_demo(raw_dir: Path, seed: int = 2020, scale: str | float = "small") -> Path:
-    """Write a generated département into raw_dir and its true figures next to it; returns truth.json's path."""
+    """Write a generated département into raw_dir, its traffic at a scale, and its true figures; returns truth.json."""
     factor = resolve_scale(scale)
     raw_dir = Path(raw_dir)
     truth_path = raw_dir.parent / TRUTH_FILE
     clear_previous_demo(raw_dir, truth_path)
-    rng = np.random.default_rng(seed)
-    population = build_population(factor, rng)
-    csv = write_exports(raw_dir, population, factor, rng)
+    people, traffic = np.random.default_rng(seed), np.random.default_rng([seed, 10])
+    population = build_population(factor, people, traffic)
+    csv = write_exports(raw_dir, population, people)
     logs = write_access_logs(raw_dir, population, csv.directory_profile, csv.loans, factor, seed)
     figures = {
         "generator": {"seed": seed, "scale": scale},

@@ -1,4 +1,4 @@
-"""Devices lent and given, and the pupils identified as needing one, shaped like the press release.
+"""Devices lent and given, and the pupils identified as needing one: the press release's counts, at every scale.
 
 The tables here are the true final state: what the exports say once the later loans export
 has updated the earlier one. `exports.py` writes them (with their history and a few bad rows).
@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo.population import ELEVE, ENSEIGNANT, Population
-from pipelines.demo.scale import scaled_count
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class Batch:
     """One line of the press release: devices of a type, lent or given to a kind of recipient, over some days."""
 
     name: str
-    devices_at_seed: int
+    devices: int
     device_type: str
     transfer: str
     recipient_type: str
@@ -40,7 +39,7 @@ BATCHES = (
     Batch("first_gifts", 30, "pc_recycle", "don", "eleve", DAY(2020, 3, 25), DAY(2020, 3, 27), ("boursier", "autre")),
     Batch("gifts", 2_000, "pc_recycle", "don", "eleve", DAY(2020, 4, 1), DAY(2020, 4, 9), ("boursier", "autre")),
 )
-# Needs identified by the Éducation nationale at seed scale: (criterion, pupils, first day, last day).
+# Needs identified by the Éducation nationale: (criterion, pupils, first day, last day).
 # REP+ then REP collèges come first; ULIS pupils are all identified.
 NEEDS = (
     ("ulis", None, dt.date(2020, 3, 16), dt.date(2020, 3, 17)),
@@ -74,16 +73,16 @@ def draw_days(rng: np.random.Generator, count: int, first: dt.date, last: dt.dat
     return [days[index] for index in rng.integers(0, len(days), count)]
 
 
-def build_needs(population: Population, factor: float, rng: np.random.Generator) -> pl.DataFrame:
+def build_needs(population: Population, rng: np.random.Generator) -> pl.DataFrame:
     """Pupils identified as needing a device: one need per pupil, with criterion and date."""
     pupils = pupils_table(population).with_columns(
         rank=pl.col("education_priority").replace_strict(PRIORITY_RANK, default=2, return_dtype=pl.Int8),
         draw=pl.Series(rng.random(population.profile_ranges[ELEVE][1])))
     taken = pl.Series("user", [], dtype=pl.Int64)
     parts = []
-    for criterion, at_seed, first, last in NEEDS:
+    for criterion, wanted, first, last in NEEDS:
         pool = pupils.filter(~pl.col("user").is_in(taken.implode()))
-        pool = _need_pool(pool, criterion, factor, at_seed)
+        pool = _need_pool(pool, criterion, wanted)
         days = sorted(draw_days(rng, pool.height, first, last))
         parts.append(pool.with_columns(criterion=pl.lit(criterion), identified_on=pl.Series(days, dtype=pl.Date)))
         taken = pl.concat([taken, pool["user"]])
@@ -93,7 +92,7 @@ def build_needs(population: Population, factor: float, rng: np.random.Generator)
         "need_id", "user", "login", "uai", "criterion", "identified_on", "rank")
 
 
-def _need_pool(pool: pl.DataFrame, criterion: str, factor: float, at_seed: int | None) -> pl.DataFrame:
+def _need_pool(pool: pl.DataFrame, criterion: str, wanted: int | None) -> pl.DataFrame:
     """The pupils of one criterion: all ULIS pupils, REP+/REP pupils first for `rep`, others at random."""
     if criterion == "ulis":
         return pool.filter(pl.col("ulis"))
@@ -102,13 +101,13 @@ def _need_pool(pool: pl.DataFrame, criterion: str, factor: float, at_seed: int |
         pool = pool.filter(pl.col("rank") < 2)
     elif criterion == "boursier":
         pool = pool.filter(pl.col("rank") == 2)
-    return pool.sort("rank", "draw").head(min(pool.height, scaled_count(at_seed or 0, factor)))
+    return pool.sort("rank", "draw").head(min(pool.height, wanted or 0))
 
 
-def teacher_loans(population: Population, batch: Batch, factor: float, rng: np.random.Generator) -> pl.DataFrame:
+def teacher_loans(population: Population, batch: Batch, rng: np.random.Generator) -> pl.DataFrame:
     """Ultraportables lent to teachers before the lockdown (weekdays of the batch's window)."""
     start, stop = population.profile_ranges[ENSEIGNANT]
-    count = min(stop - start, scaled_count(batch.devices_at_seed, factor))
+    count = min(stop - start, batch.devices)
     users = np.sort(rng.choice(np.arange(start, stop), size=count, replace=False))
     uai = population.colleges["uai"].gather(population.college[users])
     days = draw_days(rng, count, batch.first_day, batch.last_day, weekdays_only=True)
@@ -131,16 +130,16 @@ def pupil_batch(pupils: pl.DataFrame, needs: pl.DataFrame, batch: Batch, count: 
     return pl.concat([with_need, others.select("user", "uai", start_date=days)])
 
 
-def build_loans(population: Population, needs: pl.DataFrame, factor: float, rng: np.random.Generator) -> pl.DataFrame:
+def build_loans(population: Population, needs: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Every device lent or given, in its final state: one row per loan or gift, returns included."""
     pupils = pupils_table(population).with_columns(equipped=pl.lit(False))
     needs = needs.with_columns(equipped=pl.lit(False))
     parts = []
     for batch in BATCHES:
         if batch.recipient_type == "enseignant":
-            equipped = teacher_loans(population, batch, factor, rng)
+            equipped = teacher_loans(population, batch, rng)
         else:
-            count = scaled_count(batch.devices_at_seed, factor)
+            count = batch.devices
             if batch.name == "tablets":
                 count = max(count, int(pupils["ulis"].sum()) + 1)
             equipped = pupil_batch(pupils, needs, batch, count, rng)

@@ -1,4 +1,11 @@
-"""The people of the demo department: collèges, ENT accounts, their addresses and browsers, and the spaces."""
+"""The people of the demo department: collèges, ENT accounts, their addresses and browsers, and the spaces.
+
+The accounts are those of the whole département at every scale (the directory, devices and needs
+exports draw on them); the scale only says how many of them visit the ENT, how many people without
+an account do, and how many collaborative spaces there are. Two random generators keep the two
+apart: `people` draws the département, `traffic` what depends on the scale, so the exports of a seed
+are the same at every scale.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from pipelines.demo.scale import scaled_count
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference" / "colleges_92.csv"
 PROFILES = ("eleve", "enseignant", "parent", "personnel", "anonyme", "inconnu")
 ELEVE, ENSEIGNANT, PARENT, PERSONNEL, ANONYME, INCONNU = range(6)
-# Accounts per pupil of the collège's 2020 headcount, at seed scale.
+# Accounts per pupil of the collège's 2020 headcount.
 TEACHERS_PER_PUPIL = 1 / 12.5
 PARENTS_PER_PUPIL = 1.3
 STAFF_PER_PUPIL = 1 / 60
@@ -38,7 +45,11 @@ SET_PIECE_SPACES = ("club-theatre", "chorale_2020", "archives-2019", "voyage-lon
 
 @dataclass(frozen=True)
 class Population:
-    """Everything the traffic and the exports draw on; user arrays are aligned with `users` rows."""
+    """Everything the traffic and the exports draw on; user arrays are aligned with `users` rows.
+
+    `visitors` holds, by profile, the rows of the accounts that visit at this scale, and `propensity`
+    how often each of them does (shares summing to 1).
+    """
 
     colleges: pl.DataFrame
     college_ip: np.ndarray
@@ -49,6 +60,7 @@ class Population:
     home_ip: np.ndarray
     agent: np.ndarray
     profile_ranges: tuple[tuple[int, int], ...]
+    visitors: tuple[np.ndarray, ...]
     propensity: tuple[np.ndarray, ...]
     anonymous_ip: np.ndarray
     anonymous_agent: np.ndarray
@@ -80,20 +92,18 @@ def allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
-def headcounts(colleges: pl.DataFrame, factor: float) -> dict[int, np.ndarray]:
-    """Accounts per collège and profile at this scale, plus the ULIS pupils (key "ulis")."""
-    pupils = colleges["students_2020"].to_numpy().astype(float)
-    in_ulis = colleges["ulis_students_2020"].to_numpy()
-    ulis = allocate(scaled_count(int(in_ulis.sum()), factor), in_ulis)
+def headcounts(colleges: pl.DataFrame) -> dict[int, np.ndarray]:
+    """Accounts per collège and profile (the collège's real 2020 headcount), plus the ULIS pupils (key "ulis")."""
+    pupils = colleges["students_2020"].to_numpy().astype(np.int64)
+    ulis = colleges["ulis_students_2020"].to_numpy().astype(np.int64)
     staff = pupils * STAFF_PER_PUPIL + STAFF_PER_COLLEGE
-    counts = {
-        ELEVE: allocate(scaled_count(int(pupils.sum()), factor), pupils),
-        ENSEIGNANT: allocate(scaled_count(round(pupils.sum() * TEACHERS_PER_PUPIL), factor), pupils),
-        PARENT: allocate(scaled_count(round(pupils.sum() * PARENTS_PER_PUPIL), factor), pupils),
-        PERSONNEL: allocate(scaled_count(round(staff.sum()), factor), staff),
+    return {
+        ELEVE: np.maximum(pupils, ulis),
+        ENSEIGNANT: allocate(round(pupils.sum() * TEACHERS_PER_PUPIL), pupils),
+        PARENT: allocate(round(pupils.sum() * PARENTS_PER_PUPIL), pupils),
+        PERSONNEL: allocate(round(staff.sum()), staff),
+        "ulis": ulis,
     }
-    counts[ELEVE] = np.maximum(counts[ELEVE], ulis)
-    return counts | {"ulis": ulis}
 
 
 def make_logins(rng: np.random.Generator, adult: np.ndarray) -> pl.Series:
@@ -244,38 +254,52 @@ def college_addresses(n_colleges: int, rng: np.random.Generator) -> pl.Series:
     return pl.Series([f"{first}.{second}.{index}.{host}" for index, host in enumerate(last.tolist())], dtype=pl.String)
 
 
-def build_population(factor: float, rng: np.random.Generator) -> Population:
-    """Draw the department's accounts, visitors, addresses, browsers and spaces at a scale."""
+def visiting_accounts(ranges: tuple[tuple[int, int], ...], factor: float,
+                      rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """By profile, the accounts that visit at this scale (a random share `factor`, all from seed up) and how often."""
+    visitors, propensity = [], []
+    for start, stop in ranges:
+        accounts = np.arange(start, stop, dtype=np.int64)
+        if factor < 1 and len(accounts):
+            accounts = np.sort(rng.choice(accounts, size=scaled_count(len(accounts), factor), replace=False))
+        activity = rng.gamma(0.8, 1.0, len(accounts))
+        visitors.append(accounts)
+        propensity.append(activity / max(activity.sum(), 1e-12))
+    return tuple(visitors), tuple(propensity)
+
+
+def build_population(factor: float, people: np.random.Generator, traffic: np.random.Generator) -> Population:
+    """Draw the département's accounts, addresses and browsers, and at a scale its visitors and spaces."""
     colleges = read_public_colleges()
-    counts = headcounts(colleges, factor)
-    users = build_users(colleges, counts, rng)
+    counts = headcounts(colleges)
+    users = build_users(colleges, counts, people)
     profile = users["profile"].to_numpy()
-    agent = user_agents_by_profile(profile, rng)
-    homes = family_homes(users, counts, rng)
+    agent = user_agents_by_profile(profile, people)
+    homes = family_homes(users, counts, people)
     # A third of parents use the family computer, the same browser as their child.
-    sharing = (profile == PARENT) & (homes != np.arange(users.height)) & (rng.random(users.height) < 0.3)
+    sharing = (profile == PARENT) & (homes != np.arange(users.height)) & (people.random(users.height) < 0.3)
     agent[sharing] = agent[homes[sharing]]
-    anonymous = anonymous_visitors(users, colleges.height, factor, rng)
-    home_texts = home_addresses(rng, users.height + anonymous.height)
+    anonymous = anonymous_visitors(users, colleges.height, factor, traffic)
     segments = {
-        "college": college_addresses(colleges.height, rng),
-        "user": home_texts.gather(homes),
-        "anonymous": home_texts.slice(users.height),
-        "mobile": clients.ipv4_texts(np.array(clients.MOBILE_IPV4_PREFIXES), rng,
+        "college": college_addresses(colleges.height, people),
+        "user": home_addresses(people, users.height).gather(homes),
+        "anonymous": home_addresses(traffic, anonymous.height),
+        "mobile": clients.ipv4_texts(np.array(clients.MOBILE_IPV4_PREFIXES), traffic,
                                      scaled_count(MOBILE_EXITS_AT_SEED, factor, 3)),
-        **client_addresses(rng),
+        **client_addresses(people),
     }
     addresses, ids = index_addresses(segments)
-    return _population(colleges, counts, users, agent, anonymous, addresses, ids, factor, rng)
+    return _population(colleges, counts, users, agent, anonymous, addresses, ids, factor, (people, traffic))
 
 
 def _population(colleges: pl.DataFrame, counts: dict, users: pl.DataFrame, agent: np.ndarray,
                 anonymous: pl.DataFrame, addresses: pl.Series, ids: dict[str, np.ndarray], factor: float,
-                rng: np.random.Generator) -> Population:
-    """Assemble the population from its drawn parts."""
+                generators: tuple[np.random.Generator, np.random.Generator]) -> Population:
+    """Assemble the population from its drawn parts (the people's generator, then the traffic's)."""
+    people, traffic = generators
     profile = users["profile"].to_numpy()
     ranges = profile_ranges(profile)
-    activity = rng.gamma(0.8, 1.0, users.height)
+    visitors, propensity = visiting_accounts(ranges, factor, traffic)
     college_agents = clients.agents_of_kind("college")
     anonymous_home = anonymous["home"].to_numpy()
     anonymous_college = anonymous["college"].to_numpy()
@@ -284,14 +308,15 @@ def _population(colleges: pl.DataFrame, counts: dict, users: pl.DataFrame, agent
     return Population(
         colleges=colleges,
         college_ip=ids["college"],
-        college_agents=college_agents[rng.integers(0, len(college_agents), (colleges.height, 2))],
+        college_agents=college_agents[people.integers(0, len(college_agents), (colleges.height, 2))],
         users=users,
         profile=profile,
         college=users["college"].to_numpy().astype(np.int64),
         home_ip=ids["user"],
         agent=agent,
         profile_ranges=ranges,
-        propensity=tuple(activity[start:stop] / activity[start:stop].sum() for start, stop in ranges),
+        visitors=visitors,
+        propensity=propensity,
         anonymous_ip=anonymous_ip.astype(np.int32),
         anonymous_agent=anonymous["agent"].to_numpy(),
         anonymous_weight=(anonymous["weight"] / anonymous["weight"].sum()).to_numpy(),
@@ -299,5 +324,5 @@ def _population(colleges: pl.DataFrame, counts: dict, users: pl.DataFrame, agent
         client_ips={int(name[5:]): value for name, value in ids.items() if name.startswith("agent")},
         addresses=addresses,
         agents=clients.user_agent_table(),
-        spaces=build_spaces(colleges, counts[ENSEIGNANT], factor, rng),
+        spaces=build_spaces(colleges, counts[ENSEIGNANT], factor, traffic),
     )

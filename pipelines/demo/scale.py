@@ -1,4 +1,8 @@
-"""How big the demo department is: a factor of the press release's size (`seed` = 1.0)."""
+"""How busy the demo department is: a factor of the press release's traffic (`seed` = 1.0).
+
+The département itself (its collèges, accounts, devices and needs) is at its real size at every
+scale; the factor sets how many of its people visit the ENT, hence the number of log lines.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ import math
 from pipelines.errors import UserError
 
 SEED_SCALE = 1.0
-# About 150,000 log lines: the whole demo (generation, ingestion, models, dashboards) runs in seconds.
-SMALL_SCALE = 0.002
+# About 225,000 log lines: the whole demo (generation, ingestion, models, dashboards) runs in seconds.
+SMALL_SCALE = 0.003
 NAMED_SCALES = {"seed": SEED_SCALE, "small": SMALL_SCALE}
 # Measured: log lines written per unit of scale, and those written whatever the scale
 # (the monitoring probe every 15 minutes, the set pieces, the malformed lines).
@@ -17,7 +21,7 @@ FIXED_LOG_LINES = 3_780
 
 
 def resolve_scale(scale: str | float) -> float:
-    """The factor of a scale given as `small`, `seed` or a positive number (a fraction of seed)."""
+    """The traffic factor of a scale given as `small`, `seed` or a positive number (a fraction of seed)."""
     if isinstance(scale, str) and scale.strip().lower() in NAMED_SCALES:
         return NAMED_SCALES[scale.strip().lower()]
     try:
@@ -42,5 +46,5 @@ def scale_for_log_lines(lines: int) -> float:
 
 
 def scaled_count(count: int, factor: float, minimum: int = 1) -> int:
-    """A count of the press release at this scale, never below `minimum` so every category stays present."""
+    """A traffic count of the press release at this scale, never below `minimum` so every kind stays present."""
     return max(minimum, round(count * factor))

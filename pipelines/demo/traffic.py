@@ -22,7 +22,7 @@ NO_REFERER, SEARCH_REFERER = -1, -2
 COLUMNS = ("ts", "user", "ip", "agent", "template", "variable", "method", "status", "size", "ref_template",
            "ref_variable")
 
-# Visits per account and day, by kind of day: eleve, enseignant, parent, personnel.
+# Visits per account and day at seed scale, by kind of day: eleve, enseignant, parent, personnel.
 VISIT_RATES = {
     "school_weekday": (0.20, 1.10, 0.16, 0.90),
     "school_wednesday": (0.24, 0.90, 0.14, 0.60),
@@ -163,13 +163,15 @@ def following(parents: Events, rows: np.ndarray, **columns: np.ndarray | int) ->
 
 
 def account_visits(population: Population, plan: DayPlan, rng: np.random.Generator) -> Visits:
-    """The day's visits of ENT accounts, by profile, each account drawn by its own propensity."""
+    """The day's visits of ENT accounts, by profile: the département's rate times the scale, among the visitors."""
     users, profiles, starts, hours = [], [], [], []
     # The first lockdown week, everyone logged in a little more often.
     boost = 1.1 if plan.kind == "lockdown_weekday" and (plan.day - LOCKDOWN).days < 5 else 1.0
     for code, (first, stop) in enumerate(population.profile_ranges):
-        count = rng.poisson(VISIT_RATES[plan.kind][code] * (stop - first) * boost) if stop > first else 0
-        users.append(first + rng.choice(stop - first, size=count, p=population.propensity[code]) if count else [])
+        visitors = population.visitors[code]
+        mean = VISIT_RATES[plan.kind][code] * (stop - first) * plan.factor * boost
+        count = rng.poisson(mean) if len(visitors) else 0
+        users.append(rng.choice(visitors, size=count, p=population.propensity[code]) if count else [])
         start, hour = draw_starts(plan, hours_shape(code, plan.kind), count, rng)
         profiles.append(np.full(count, code, dtype=np.int8))
         starts.append(start)
