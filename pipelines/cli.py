@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "write a generated demo department into DIR/raw/, then run the whole pipeline")
     demo.add_argument("--seed", type=int, default=2020, help="random seed (default 2020)")
-    demo.add_argument("--scale", default="small", help="small (default), seed (the press release's size), or a factor of it")
+    demo.add_argument("--scale", default="small", help="traffic volume: small (default), seed (the press release's traffic), or a factor of seed")
 
     run = command("run", "ingest what is new in DIR/raw/, rebuild the models, write the dashboards")
     run.add_argument("--dask-address", help="run ingestion on this Dask scheduler (tcp://host:port)")
