@@ -13,15 +13,19 @@ import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 # The folders of raw/ and what each holds.
 KINDS = ("logs", "directory", "reference", "loans", "needs")
 GZIP_MAGIC = b"\x1f\x8b"
-# Decompressed bytes read at a time: large enough for vectorised parsing, small enough to keep memory flat.
-BLOCK_BYTES = 32 * 1024 * 1024
+# Decompressed bytes read at a time: large enough for vectorised parsing (about 30,000 lines), small
+# enough to keep memory flat (parsing a chunk takes several times its size, and two are parsed at once).
+BLOCK_BYTES = 8 * 1024 * 1024
+# Content up to this size is kept from the hashing pass, so that it is not decompressed and hashed twice;
+# a larger file is read again (two files ingested at once then hold at most twice this).
+KEPT_CONTENT_BYTES = 256 * 1024 * 1024
 # Statuses of a file's result; only the first two are recorded in the ledger.
 INGESTED, SKIPPED_DUPLICATE, PROBLEM = "ingested", "skipped_duplicate", "problem"
 # A NUL byte this early means a binary file (image, archive, UTF-16 text), not a log or an export.
@@ -65,12 +69,13 @@ class FileResult:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """The identity of a file's content, read once from start to end."""
+    """The identity of a file's content, read once from start to end; `blocks` is that content when kept."""
 
     file_id: str
     content_bytes: int
     size: int
     mtime_ns: int
+    blocks: tuple[bytes, ...] | None = field(default=None, repr=False, compare=False)
 
 
 @contextmanager
@@ -118,30 +123,45 @@ def fingerprint(path: Path) -> Fingerprint:
     """Hash the whole decompressed content; an empty or binary file raises UnusableFile."""
     digest = hashlib.sha256()
     content_bytes = 0
+    kept: list[bytes] | None = []
     with open_content(path) as (content, status):
         for block in read_blocks(content):
             if content_bytes == 0 and b"\x00" in block[:TEXT_SNIFF_BYTES]:
                 raise UnusableFile("not a text file")
             digest.update(block)
             content_bytes += len(block)
+            if kept is not None and content_bytes <= KEPT_CONTENT_BYTES:
+                kept.append(block)
+            else:
+                kept = None
     if content_bytes == 0:
         raise UnusableFile("empty file")
-    return Fingerprint(digest.hexdigest()[:16], content_bytes, status.st_size, status.st_mtime_ns)
+    blocks = tuple(kept) if kept is not None else None
+    return Fingerprint(digest.hexdigest()[:16], content_bytes, status.st_size, status.st_mtime_ns, blocks)
 
 
 def read_line_chunks(path: Path, expected: Fingerprint) -> Iterator[bytes]:
     """The content again, in chunks cut after a newline; raises UnusableFile if it changed meanwhile."""
-    digest = hashlib.sha256()
     pending = b""
+    for block in _content_again(path, expected):
+        data = pending + block
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            yield data[:cut]
+    if pending:
+        yield pending
+
+
+def _content_again(path: Path, expected: Fingerprint) -> Iterator[bytes]:
+    """The blocks of the content: those kept when it was hashed, or read and hashed again to check them."""
+    if expected.blocks is not None:
+        yield from expected.blocks
+        return
+    digest = hashlib.sha256()
     with open_content(path) as (content, _status):
         for block in read_blocks(content, limit=expected.content_bytes):
             digest.update(block)
-            data = pending + block
-            cut = data.rfind(b"\n") + 1
-            pending = data[cut:]
-            if cut:
-                yield data[:cut]
+            yield block
     if digest.hexdigest()[:16] != expected.file_id:
         raise UnusableFile("changed while being read (it will be read again next run)")
-    if pending:
-        yield pending

@@ -54,21 +54,19 @@ enriched as (
 ),
 
 gaps as (
-    -- one pass over each visitor's page views in time order
+    -- visits split at midnight, so each visitor's local day is a timeline of its own: smaller sorts
     select
         *,
-        epoch_us(ts_utc) - epoch_us(lag(ts_utc) over visitor_timeline) as micros_since_previous,
-        lag(local_day) over visitor_timeline as previous_day
+        epoch_us(ts_utc) - epoch_us(lag(ts_utc) over visitor_day_timeline) as micros_since_previous
     from enriched
-    window visitor_timeline as (partition by visitor_key order by ts_utc, file_id, line_number)
+    window visitor_day_timeline as (partition by visitor_key, local_day order by ts_utc, file_id, line_number)
 ),
 
 starts as (
     -- real (UTC) time, so the DST jump is no pause; exactly the timeout stays in the visit
     select
-        * exclude (micros_since_previous, previous_day),
-        previous_day is null
-            or previous_day <> local_day
+        * exclude (micros_since_previous),
+        micros_since_previous is null
             or micros_since_previous > getvariable('visit_timeout_minutes') * 60 * 1000000::bigint
             as is_visit_start
     from gaps
@@ -78,7 +76,7 @@ sessionised as (
     select
         *,
         max(ts_utc) filter (where is_visit_start) over (
-            partition by visitor_key
+            partition by visitor_key, local_day
             order by ts_utc, file_id, line_number
             rows between unbounded preceding and current row
         ) as visit_started_at
