@@ -1,0 +1,233 @@
+"""End to end against GoAccess: the same demo logs, raw files to dashboards, side by side.
+
+    .venv/bin/python benchmarks/goaccess.py [--lines 5000000] [--runs 3] [--work DIR] [--skip-goaccess]
+
+Generates about N log lines with the demo generator (once: a folder already holding them is
+reused), then times, in alternating order and each in a fresh child process:
+
+- `ent-analytics run` on a cold data folder whose `raw/` is the generated one (ingestion,
+  models, checks, dashboards, headline; Prefect's local API included);
+- the same working functions called directly, without Prefect (`ingest_raw`, `transform.build`,
+  `dashboards.publish`), each stage timed, to show the orchestration's fixed cost;
+- `zcat -f <every log file> | goaccess --log-format=COMBINED -o report.html -` (GoAccess 1.7 does
+  not read gzip files itself; its manual pipes them through zcat).
+
+Prints the median wall time of each, lines per second, the peak resident memory (the largest
+process of the child's tree, from getrusage(RUSAGE_CHILDREN) in a fresh measuring process), the
+load of the machine, and the ratio to GoAccess. The demo's duplicate file (a copy under
+another name) is given to both: ent-analytics skips it by content, GoAccess reads it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+ENT_ANALYTICS = str(Path(sys.executable).with_name("ent-analytics"))
+GOACCESS = "/usr/bin/goaccess"
+
+
+def ensure_goaccess() -> str:
+    """The goaccess binary, installed with apt-get when missing."""
+    found = shutil.which("goaccess") or (GOACCESS if Path(GOACCESS).exists() else None)
+    if found:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "goaccess"], check=True)
+    return shutil.which("goaccess") or GOACCESS
+
+
+def generate(work: Path, lines: int, seed: int) -> dict:
+    """The demo's truth for ~`lines` log lines in work/raw, generating it unless already there."""
+    truth_path = work / "raw" / "truth.json"
+    if not truth_path.exists():
+        truth_path = work / "truth.json"
+    if truth_path.exists():
+        return json.loads(truth_path.read_text(encoding="utf-8"))
+    from pipelines.demo import generate_demo, scale_for_log_lines
+
+    started = time.perf_counter()
+    truth_path = generate_demo(work / "raw", seed=seed, scale=scale_for_log_lines(lines))
+    print(f"generated ~{lines:,} lines in {time.perf_counter() - started:.0f} s", flush=True)
+    return json.loads(truth_path.read_text(encoding="utf-8"))
+
+
+def measured(command: list[str] | str, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict:
+    """Run a command in a fresh measuring process: wall seconds, CPU seconds, peak RSS (MiB) of its tree."""
+    probe = (
+        "import json, resource, subprocess, sys, time\n"
+        "command = json.loads(sys.argv[1])\n"
+        "started = time.perf_counter()\n"
+        "done = subprocess.run(command, shell=isinstance(command, str), stdout=subprocess.DEVNULL,"
+        " stderr=subprocess.PIPE)\n"
+        "wall = time.perf_counter() - started\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime,"
+        " 'rss_mib': usage.ru_maxrss / 1024, 'status': done.returncode,"
+        " 'stderr': done.stderr.decode(errors='replace')[-2000:]}))\n"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", probe, json.dumps(command)], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    outcome = json.loads(result.stdout)
+    if outcome["status"] != 0:
+        raise SystemExit(f"{command} failed ({outcome['status']}): {outcome['stderr']}")
+    return outcome
+
+
+def cold_folder(work: Path, name: str) -> Path:
+    """A fresh data folder whose raw/ is the generated one."""
+    folder = work / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    (folder / "raw").symlink_to((work / "raw").resolve())
+    return folder
+
+
+def run_ent_analytics(work: Path, env: dict[str, str]) -> dict:
+    """`ent-analytics run` on a cold data folder."""
+    folder = cold_folder(work, "ent-run")
+    outcome = measured([ENT_ANALYTICS, "run", "--data-dir", str(folder)], env=env)
+    outcome["headline"] = json.loads((folder / "dashboards" / "headline.json").read_text(encoding="utf-8"))
+    return outcome
+
+
+def run_direct(work: Path, env: dict[str, str]) -> dict:
+    """The working functions without Prefect on a cold data folder, each stage timed in the child."""
+    folder = cold_folder(work, "ent-direct")
+    stages = work / "stages.json"
+    outcome = measured([PYTHON, __file__, "--stages", str(folder), str(stages)], env=env)
+    outcome["stages"] = json.loads(stages.read_text(encoding="utf-8"))
+    return outcome
+
+
+def run_stages(folder: Path, output: Path) -> None:
+    """Ingest, build, publish on `folder`, writing each stage's seconds to `output` (in the child)."""
+    seconds = {}
+    started = time.perf_counter()
+    from dashboards import publish
+    from pipelines import transform
+    from pipelines.ingest import ingest_raw
+    from pipelines.settings import load_settings
+
+    settings = load_settings().with_data_dir(folder)
+    seconds["imports"] = time.perf_counter() - started
+    for stage, work in (("ingest", ingest_raw), ("models", transform.build), ("dashboards", publish)):
+        started = time.perf_counter()
+        work(settings)
+        seconds[stage] = time.perf_counter() - started
+    output.write_text(json.dumps(seconds), encoding="utf-8")
+
+
+def run_goaccess(work: Path, goaccess: str) -> dict:
+    """GoAccess on every log file, decompressed by zcat, into an HTML report."""
+    logs = sorted(str(path) for path in (work / "raw" / "logs").iterdir())
+    report = work / "goaccess-report.html"
+    quoted = " ".join(f"'{name}'" for name in logs)
+    command = f"zcat -f {quoted} | {goaccess} --log-format=COMBINED --no-global-config -o '{report}' -"
+    return measured(command)
+
+
+def physical_lines(work: Path) -> int:
+    """Lines of every log file, as GoAccess reads them (the duplicate file included)."""
+    logs = " ".join(f"'{path}'" for path in sorted((work / "raw" / "logs").iterdir()))
+    return int(subprocess.run(f"zcat -f {logs} | wc -l", shell=True, capture_output=True, text=True).stdout)
+
+
+def summary(name: str, runs: list[dict], lines: int) -> dict:
+    """Median wall and CPU seconds, lines per second, largest peak RSS of the runs of one command."""
+    wall = statistics.median(run["wall"] for run in runs)
+    return {
+        "command": name,
+        "runs": [round(run["wall"], 2) for run in runs],
+        "median_seconds": round(wall, 2),
+        "median_cpu_seconds": round(statistics.median(run["cpu"] for run in runs), 2),
+        "lines": lines,
+        "lines_per_second": round(lines / wall),
+        "peak_rss_mib": round(max(run["rss_mib"] for run in runs)),
+    }
+
+
+def run_rounds(work: Path, runs: int, goaccess: str | None, direct: bool) -> dict[str, list[dict]]:
+    """Every command `runs` times, in alternating order; the measurements of each command."""
+    env = {**os.environ, "ENT_ANALYTICS_PSEUDONYM_KEY": "benchmark"}
+    order = ["ent-analytics run", "working functions", "goaccess"]
+    results: dict[str, list[dict]] = {name: [] for name in order}
+    for run in range(runs):
+        for name in order if run % 2 == 0 else order[::-1]:
+            if name == "goaccess" and goaccess:
+                results[name].append(run_goaccess(work, goaccess))
+            elif name == "working functions" and direct:
+                results[name].append(run_direct(work, env))
+            elif name == "ent-analytics run":
+                outcome = run_ent_analytics(work, env)
+                if outcome.pop("headline").get("page_views") is None:
+                    raise SystemExit("the run published no headline figures")
+                results[name].append(outcome)
+            else:
+                continue
+            latest = results[name][-1]
+            print(f"run {run + 1} {name}: {latest['wall']:.1f} s, {latest['rss_mib']:.0f} MiB", flush=True)
+    return results
+
+
+def report(work: Path, lines: int, results: dict[str, list[dict]], goaccess: str | None) -> dict:
+    """The medians of every command, the stages without Prefect, and the ratios to GoAccess."""
+    goaccess_lines = physical_lines(work) if goaccess else 0
+    table = [
+        summary(name, runs, goaccess_lines if name == "goaccess" else lines) for name, runs in results.items() if runs
+    ]
+    stages = [run["stages"] for run in results["working functions"]]
+    figures = {
+        "log_lines": lines,
+        "load_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "results": table,
+        "stages_median_seconds": {key: round(statistics.median(s[key] for s in stages), 2) for key in stages[0]}
+        if stages
+        else {},
+    }
+    if goaccess:
+        reference = next(row for row in table if row["command"] == "goaccess")["median_seconds"]
+        figures["ratio_to_goaccess"] = {row["command"]: round(row["median_seconds"] / reference, 3) for row in table}
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--work", type=Path, help="folder for the logs and runs, kept (default: temporary)")
+    parser.add_argument("--skip-goaccess", action="store_true", help="time ent-analytics only")
+    parser.add_argument("--skip-direct", action="store_true", help="do not time the stages without Prefect")
+    parser.add_argument("--stages", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.stages:
+        run_stages(*args.stages)
+        return 0
+    work = args.work or Path(tempfile.mkdtemp(prefix="ent-vs-goaccess-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        lines = generate(work, args.lines, args.seed)["quality"]["log_lines_read"]
+        goaccess = None if args.skip_goaccess else ensure_goaccess()
+        print(f"load before: {os.getloadavg()}", flush=True)
+        results = run_rounds(work, args.runs, goaccess, direct=not args.skip_direct)
+        print(json.dumps(report(work, lines, results, goaccess), indent=2))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
