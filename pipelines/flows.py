@@ -38,6 +38,9 @@ from prefect.schedules import Cron  # noqa: E402
 from prefect.settings import PREFECT_API_URL, temporary_settings  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
+# Imported here, not in the task: Prefect may put the working directory on sys.path, and a
+# data folder's own `dashboards/` output would then shadow the package.
+from dashboards import publish  # noqa: E402
 from pipelines import ingest, retention, transform  # noqa: E402
 from pipelines.errors import UserError  # noqa: E402
 from pipelines.ingest import FileResult, RawFile  # noqa: E402
@@ -111,8 +114,6 @@ def build_models(settings: Settings) -> transform.BuildReport:
 
 @step("publish the dashboards and headline files")
 def publish_dashboards(settings: Settings) -> list[Path]:
-    from dashboards import publish
-
     return publish(settings)
 
 

@@ -17,11 +17,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def ent_analytics(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def ent_analytics(*args: str, data_dir: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the console command as a user would, with a test key and no Prefect home of the user's."""
     env = dict(os.environ, ENT_ANALYTICS_PSEUDONYM_KEY="end-to-end", PREFECT_HOME=str(data_dir / "prefect"))
     command = [sys.executable, "-m", "pipelines.cli", *args, "--data-dir", str(data_dir)]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,8 @@ def test_every_headline_figure_equals_the_generators_truth(demo_dir: Path) -> No
 def test_a_second_run_changes_no_figure(demo_dir: Path) -> None:
     before = ent_analytics("headline", "--format", "json", data_dir=demo_dir).stdout
     quality_before = ent_analytics("quality", "--format", "json", data_dir=demo_dir).stdout
-    result = ent_analytics("run", data_dir=demo_dir)
+    # From inside the data folder, whose `dashboards/` output must not shadow the package.
+    result = ent_analytics("run", data_dir=Path("."), cwd=demo_dir)
     assert result.returncode == 0, result.stderr
     assert ent_analytics("headline", "--format", "json", data_dir=demo_dir).stdout == before
     assert ent_analytics("quality", "--format", "json", data_dir=demo_dir).stdout == quality_before

@@ -277,6 +277,23 @@ def test_lines_across_chunk_boundaries_are_all_read_once(tmp_path: Path, monkeyp
     assert [(line_number, reason) for line_number, _, reason, _ in rejects(chunked)] == [(21, "not a log line")]
 
 
+def test_a_file_too_large_to_keep_in_memory_is_read_again_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [COMBINED.replace("08:15:02", f"08:{minute:02}:00") for minute in range(40)] + ["garbage"]
+    kept = settings_for(tmp_path / "kept")
+    write_raw(kept, "logs/access.log-20200317.gz", lines, compress=True)
+    ingest_raw(kept)
+    monkeypatch.setattr(raw_files, "KEPT_CONTENT_BYTES", 0)
+    streamed = settings_for(tmp_path / "streamed")
+    write_raw(streamed, "logs/access.log-20200317.gz", lines, compress=True)
+    report = ingest_raw(streamed)
+    assert report.problems == []
+    assert accepted(streamed) == accepted(kept) and len(accepted(streamed)) == 40
+    assert rejects(streamed) == rejects(kept) and len(rejects(streamed)) == 1
+    assert read_ledger(streamed)["file_id"].to_list() == read_ledger(kept)["file_id"].to_list()
+
+
 def test_every_line_of_a_real_log_is_accounted_for(tmp_path: Path) -> None:
     settings = ingest_lines(tmp_path, FIXTURE_LOG.read_bytes())
     text_lines = FIXTURE_LOG.read_text().splitlines()
