@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def ent_analytics(*args: str, data_dir: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the console command as a user would, with a test key and no Prefect home of the user's."""
     env = dict(os.environ, ENT_ANALYTICS_PSEUDONYM_KEY="end-to-end", PREFECT_HOME=str(data_dir / "prefect"))
-    command = [sys.executable, "-m", "pipelines.cli", *args, "--data-dir", str(data_dir)]
+    command = [str(Path(sys.executable).parent / "ent-analytics"), *args, "--data-dir", str(data_dir)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
