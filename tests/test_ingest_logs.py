@@ -188,8 +188,25 @@ MALFORMED = {
     ),
     "bad status": ('192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 2OO 5 "-" "-"', dt.date(2020, 3, 16)),
     "bad size": ('192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 200 -5 "-" "-"', dt.date(2020, 3, 16)),
+    "status above 599": (
+        '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 600 5 "-" "-"',
+        dt.date(2020, 3, 16),
+    ),
+    "status below 100": (
+        '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 099 5 "-" "-"',
+        dt.date(2020, 3, 16),
+    ),
+    "empty identity field": (
+        '192.0.2.10  - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 200 5 "-" "-"',
+        dt.date(2020, 3, 16),
+    ),
 }
-EXPECTED_REASON = {"truncated line": "not a log line"}
+EXPECTED_REASON = {
+    "truncated line": "not a log line",
+    "status above 599": "bad status",
+    "status below 100": "bad status",
+    "empty identity field": "not a log line",
+}
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
@@ -239,6 +256,39 @@ def test_addresses_inside_urls_and_agents_of_accepted_lines_are_masked(tmp_path:
     assert second["user_agent"].endswith("Firefox/74.0")
 
 
+def test_an_agent_with_an_address_shaped_version_is_masked_on_every_line_that_has_it(tmp_path: Path) -> None:
+    edge = "Mozilla/5.0 (Windows NT 10.0) Chrome/80.0.3987.149 Safari/537.36 Edg/80.0.361.69"
+    lines = [COMBINED.replace("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:74.0) Gecko/20100101 Firefox/74.0", edge)]
+    settings = ingest_lines(tmp_path, [lines[0], COMBINED, lines[0].replace("08:15:02", "08:20:00")])
+    agents = [row["user_agent"] for row in accepted(settings)]
+    masked = edge.replace("80.0.361.69", "<ip>")
+    assert agents == [masked, COMBINED.rsplit('"', 2)[1], masked]
+
+
+def test_visitor_keys_are_the_same_whichever_file_and_however_many_are_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anonymous = COMBINED.replace(" jdupont ", " - ").replace("192.0.2.10", "198.51.100.23")
+    days = {
+        f"logs/access.log-2020031{day}": [line.replace("16/Mar", f"1{day}/Mar") for line in (COMBINED, anonymous)]
+        for day in (6, 7)
+    }
+    remembered = settings_for(tmp_path / "remembered")
+    for name, lines in days.items():
+        write_raw(remembered, name, lines)
+    ingest_raw(remembered)
+    monkeypatch.setattr(access_logs, "KNOWN_VALUES", 1)
+    forgotten = settings_for(tmp_path / "forgotten")
+    for name, lines in days.items():
+        write_raw(forgotten, name, lines)
+    ingest_raw(forgotten)
+    agent = COMBINED.rsplit('"', 2)[1]
+    expected = [(user_key("jdupont"), user_key("jdupont")), (anonymous_key("198.51.100.23", agent), None)] * 2
+    for settings in (remembered, forgotten):
+        keys = table(settings, "access_log").sort("local_day", "line_number").select("visitor_key", "user_key")
+        assert list(keys.iter_rows()) == expected
+
+
 def test_blank_lines_are_neither_accepted_nor_rejected_but_keep_line_numbers(tmp_path: Path) -> None:
     settings = ingest_lines(tmp_path, ["", COMBINED, "   ", "\t", COMBINED, "garbage", ""])
     assert [row["line_number"] for row in accepted(settings)] == [2, 5]
@@ -260,6 +310,16 @@ def test_gzip_is_told_by_its_magic_bytes_not_by_its_name(tmp_path: Path) -> None
     report = ingest_raw(settings)
     assert report.problems == []
     assert sorted(row["local_day"].day for row in accepted(settings)) == [16, 17]
+
+
+def test_a_gzip_file_of_several_members_is_read_whole(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    path = settings.raw_dir / "logs" / "access.log-20200317.gz"
+    path.parent.mkdir(parents=True)
+    members = [(COMBINED.replace("08:15:02", f"08:{minute:02}:00") + "\n").encode() for minute in range(3)]
+    path.write_bytes(b"".join(gzip.compress(member) for member in members))
+    assert ingest_raw(settings).problems == []
+    assert [row["ts_utc"].minute for row in accepted(settings)] == [0, 1, 2]
 
 
 def test_lines_across_chunk_boundaries_are_all_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,8 @@
 
 A raw file is plain or gzip text whatever its name (gzip is told by its magic bytes). Its
 `file_id` is the first 16 hex characters of the SHA-256 of its decompressed content, so a
-gzip file and a plain copy of the same log are the same content.
+gzip file and a plain copy of the same log are the same content. Gzip is read with ISA-L
+(python-isal), which decompresses the same format about 2.5 times faster than zlib.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from isal import igzip, isal_zlib
 
 # The folders of raw/ and what each holds.
 KINDS = ("logs", "directory", "reference", "loans", "needs")
@@ -92,7 +95,7 @@ def open_content(path: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
         if not is_gzip:
             yield handle, status
             return
-        with gzip.GzipFile(fileobj=handle, mode="rb") as content:
+        with igzip.IGzipFile(fileobj=handle, mode="rb") as content:
             yield content, status
 
 
@@ -113,7 +116,7 @@ def _read(content: BinaryIO, size: int) -> bytes:
     """Read up to `size` bytes, naming what went wrong in one line."""
     try:
         return content.read(size)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+    except (gzip.BadGzipFile, EOFError, zlib.error, isal_zlib.error) as error:
         raise UnusableFile(f"corrupt gzip file ({error})") from None
     except OSError as error:
         raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
@@ -144,11 +147,13 @@ def read_line_chunks(path: Path, expected: Fingerprint) -> Iterator[bytes]:
     """The content again, in chunks cut after a newline; raises UnusableFile if it changed meanwhile."""
     pending = b""
     for block in _content_again(path, expected):
-        data = pending + block
-        cut = data.rfind(b"\n") + 1
-        pending = data[cut:]
-        if cut:
-            yield data[:cut]
+        cut = block.rfind(b"\n") + 1
+        if not cut:  # no line ends in this block: all of it waits for the next one
+            pending += block
+            continue
+        # One copy at most: the block itself when it ends a line and nothing was pending.
+        yield block if not pending and cut == len(block) else b"".join((pending, memoryview(block)[:cut]))
+        pending = block[cut:]
     if pending:
         yield pending
 
