@@ -5,21 +5,18 @@ files, ingest them (one task per file, on a Dask cluster when one is given), rec
 build and check the models, publish the dashboards and headline files, apply retention.
 The working functions it calls are plain and know nothing of Prefect.
 
-Without PREFECT_API_URL, a run serves Prefect's API from its own process on a free loopback
-port for its duration (`LocalPrefectAPI`), which starts in about half the time of Prefect's
-own temporary server and leaves no server process behind if the run is killed.
+Without PREFECT_API_URL, a run has Prefect's API served by a child process on a free loopback
+port for its duration (`pipelines.prefect_api`): it boots on the other core while the run
+imports Prefect, never competes for this process's GIL, and dies with the run, even killed.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
-import re
-import socket
-import threading
+import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,17 +42,17 @@ from pipelines import ingest, retention, transform  # noqa: E402
 from pipelines.errors import UserError  # noqa: E402
 from pipelines.ingest import FileResult, RawFile  # noqa: E402
 from pipelines.ingest.ledger import raw_files_on_disk  # noqa: E402
-from pipelines.pipeline import warehouse_lock  # noqa: E402
+from pipelines.pipeline import INGEST_WORKERS, HeadStart, run_settings, warehouse_lock  # noqa: E402
+from pipelines.prefect_api import LocalPrefectAPI  # noqa: E402
 from pipelines.progress import Progress, RunSummary, render_summary  # noqa: E402
-from pipelines.settings import Settings, load_settings  # noqa: E402
+from pipelines.settings import Settings  # noqa: E402
 
 PREFECT_YAML = "prefect.yaml"
-API_START_TIMEOUT_SECONDS = 120
 # Problems of a file that can pass: read while being rotated or rewritten.
 PASSING_PROBLEMS = ("cannot be read", "changed while being read")
 INGEST_RETRIES = 2
 INGEST_RETRY_DELAY_SECONDS = 10
-LOCAL_INGEST_WORKERS = 2
+LOCAL_INGEST_WORKERS = INGEST_WORKERS
 
 
 class RawFileBusy(OSError):
@@ -96,10 +93,20 @@ def find_raw_files(settings: Settings, every_file: bool) -> list[RawFile]:
 )
 def ingest_raw_file(settings: Settings, key: bytes, raw_file: RawFile) -> FileResult:
     """Ingest one raw file into staged parts; a file busy being rotated raises RawFileBusy, to be tried again."""
-    result = ingest.ingest_file(settings, key, raw_file)
+    result = _begun_result(settings, raw_file) or ingest.ingest_file(settings, key, raw_file)
     if result.problem and any(text in result.problem for text in PASSING_PROBLEMS):
         raise RawFileBusy(result)
     return result
+
+
+# Runs that hold their warehouse and may have begun its ingestion before the flow (pipelines.pipeline),
+# by data folder: the first try of a file's task takes its result from there.
+_HEAD_STARTS: dict[Path, HeadStart] = {}
+
+
+def _begun_result(settings: Settings, raw_file: RawFile) -> FileResult | None:
+    head_start = _HEAD_STARTS.get(settings.data_dir)
+    return None if head_start is None or head_start.settings != settings else head_start.take(raw_file)
 
 
 @step("record ingested files in the ledger")
@@ -187,7 +194,7 @@ def ent_analytics(
     not only the new ones; everything downstream is rebuilt either way.
     """
     started, settings, progress = time.monotonic(), run_settings(data_dir, dask_address), Progress()
-    with warehouse_lock(settings):
+    with _warehouse(settings):
         raw_files = find_raw_files(settings, every_file=full_rebuild)
         ingested = record_files(settings, ingest_files(settings, raw_files, progress))
         progress.show(f"build    {_models_and_checks()}", final=True)
@@ -199,19 +206,13 @@ def ent_analytics(
     return summarise(settings, started, ingested, built, published, retained)
 
 
+def _warehouse(settings: Settings) -> Any:
+    """The warehouse lock, unless the run that began this flow's ingestion already holds it."""
+    return nullcontext() if settings.data_dir in _HEAD_STARTS else warehouse_lock(settings)
+
+
 def _models_and_checks() -> str:
     return f"{len(transform.discover_models())} models, {len(transform.discover_checks())} checks"
-
-
-def run_settings(data_dir: str | None, dask_address: str | None) -> Settings:
-    """The settings of a run: the environment's, for this data folder (made absolute for remote workers)."""
-    settings = load_settings().with_data_dir(data_dir)
-    settings = settings.with_data_dir(settings.data_dir.resolve())
-    if dask_address:
-        from dataclasses import replace
-
-        settings = replace(settings, dask_address=dask_address)
-    return settings
 
 
 def summarise(settings: Settings, started: float, files: list[FileResult], built: transform.BuildReport,
@@ -232,114 +233,59 @@ def summarise(settings: Settings, started: float, files: list[FileResult], built
 # --- Running without a Prefect server -------------------------------------------------------
 
 
-_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")
-
-
-class _FirstError(logging.Handler):
-    """Keeps the first exception logged, as one line, to say why the local API did not start."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.error: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        failure = record.exc_info[1] if record.exc_info else None
-        text = str(failure) if failure is not None else record.getMessage()
-        if self.error is None and (failure is not None or text.startswith("Traceback")):
-            # in a traceback, the last line like "sqlite3.OperationalError: ..." names the error
-            named = [line for line in text.strip().splitlines() if _ERROR_LINE.match(line)]
-            self.error = (named or text.strip().splitlines())[-1]
-
-
-class LocalPrefectAPI:
-    """Prefect's API served from this process, in a background thread, on a free loopback port."""
-
-    def __init__(self) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/api"
-        self._server: Any = None
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._serve, name="prefect-local-api", daemon=True)
-
-    def start(self) -> LocalPrefectAPI:
-        """Start serving in the background; returns at once."""
-        self._thread.start()
-        return self
-
-    def _serve(self) -> None:
-        errors = _FirstError()
-        try:
-            import uvicorn
-            from prefect.server.api.server import create_app
-
-            # A new app each time: a cached one would skip its start-up, services included, in a second run.
-            app = create_app(ephemeral=True, ignore_cache=True)  # sets logging up again: the handler comes after
-            logging.getLogger("uvicorn.error").addHandler(errors)
-            # log_config=None: uvicorn logs through Prefect's logging set-up, not to the terminal.
-            config = uvicorn.Config(app, log_level="error", log_config=None, lifespan="on")
-            self._server = uvicorn.Server(config)
-            self._server.run(sockets=[self._socket])
-        except BaseException as error:  # reported by wait(), in the run's thread
-            self._failure = error
-        finally:
-            logging.getLogger("uvicorn.error").removeHandler(errors)
-            self._failure = errors.error or self._failure
-
-    def wait(self) -> str:
-        """Block until the API answers; returns its URL."""
-        deadline = time.monotonic() + API_START_TIMEOUT_SECONDS
-        while not (self._server is not None and self._server.started):
-            if self._failure is not None or not self._thread.is_alive():
-                raise UserError(f"the local Prefect API could not start: {self._failure or 'no reason given'}")
-            if time.monotonic() > deadline:
-                raise UserError(f"the local Prefect API did not start within {API_START_TIMEOUT_SECONDS} s")
-            time.sleep(0.02)
-        return self.url
-
-    def stop(self) -> None:
-        """Send what Prefect still holds (logs, events), then stop serving."""
-        from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogWorker
-
-        if self._server is not None and self._server.started:
-            APILogWorker.drain_all(timeout=10)
-            EventsWorker.drain_all(timeout=10)
-        if self._server is not None:
-            self._server.should_exit = True
-        self._thread.join(timeout=15)
-        self._socket.close()
-
-
 @contextmanager
-def prefect_api() -> Iterator[LocalPrefectAPI | None]:
+def prefect_api(local: LocalPrefectAPI | None = None) -> Iterator[LocalPrefectAPI | None]:
     """The Prefect API for runs inside this block: PREFECT_API_URL when set, else a local one.
 
-    The local API starts in the background: work done inside the block before the first
-    flow (generating the demo data, say) overlaps its start.
+    The local API is served by a child process (`pipelines.prefect_api`), started here unless
+    the caller started it earlier: it boots on the other core while the run goes on.
     """
     if PREFECT_API_URL.value():
+        if local is not None:
+            local.stop()
         yield None
         return
-    api = LocalPrefectAPI().start()
+    api = local or LocalPrefectAPI(Path(os.environ["PREFECT_HOME"]).expanduser()).start()
     try:
         with temporary_settings(updates={PREFECT_API_URL: api.url}):
-            yield api
+            try:
+                yield api
+            finally:
+                if api.ready:  # a failed run's state and logs too
+                    _send_what_prefect_holds()
     finally:
         api.stop()
 
 
+def _send_what_prefect_holds() -> None:
+    """Send the log lines and events still queued in this process to the API, before it stops."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+
+
 def run_pipeline(settings: Settings, dask_address: str | None = None, full_rebuild: bool = False,
-                 api: LocalPrefectAPI | None = None) -> RunSummary:
-    """Run the flow for these settings, on the local API when given (waiting for it to answer)."""
+                 api: LocalPrefectAPI | None = None, head_start: HeadStart | None = None) -> RunSummary:
+    """Run the flow for these settings, on the local API when given (waiting for it to answer).
+
+    A head start (ingestion begun by the caller, who holds the warehouse) gives the first try
+    of each file's task its result.
+    """
     dask_address = dask_address or settings.dask_address
     if api is not None and dask_address and not _on_this_machine(dask_address):
         raise UserError("Dask workers on other machines report to a Prefect server they can reach: "
                         "set PREFECT_API_URL (see docs/national.md)")
     if api is not None:
         api.wait()
-    return ent_analytics(str(settings.data_dir), dask_address, full_rebuild)
+    data_dir = settings.data_dir.resolve()
+    if head_start is not None:
+        _HEAD_STARTS[data_dir] = head_start
+    try:
+        return ent_analytics(str(settings.data_dir), dask_address, full_rebuild)
+    finally:
+        _HEAD_STARTS.pop(data_dir, None)
 
 
 def _on_this_machine(address: str) -> bool:

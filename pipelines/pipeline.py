@@ -1,29 +1,93 @@
-"""The jobs behind `ent-analytics run` and `ent-analytics demo`: the Prefect flow of pipelines/flows.py."""
+"""The jobs behind `ent-analytics run` and `ent-analytics demo`: the Prefect flow of pipelines/flows.py.
+
+A run starts Prefect's local API first (a child process that boots on the other core), takes
+the warehouse, and begins reading the new raw files at once; Prefect is imported meanwhile, and
+the flow's ingestion tasks take each file's result as it is ready (a file that was busy is read
+again by its task's retries). Nothing here imports Prefect.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
+from functools import partial
 from types import ModuleType
 
 from pipelines.errors import UserError
+from pipelines.prefect_api import LocalPrefectAPI, start_local_api
 from pipelines.prefect_env import configure_prefect
 from pipelines.progress import RunSummary, render_summary
-from pipelines.settings import Settings
+from pipelines.settings import Settings, load_settings
 
 LOCK_FILE = ".run.lock"
+# Raw files read at once, by the head start here as by the flow's local task runner.
+INGEST_WORKERS = 2
 
 
-def _flows(settings: Settings) -> ModuleType:
-    """pipelines.flows, with Prefect set up for this data folder before it is imported."""
+class HeadStart:
+    """A run that holds its warehouse before its flow begins, and reads the new raw files meanwhile.
+
+    With `read_files` false (ingestion goes to a Dask cluster), it only holds the warehouse.
+    """
+
+    def __init__(self, settings: Settings, read_files: bool) -> None:
+        from pipelines import ingest
+        from pipelines.pseudonym import load_key
+
+        self.settings = run_settings(str(settings.data_dir), None)  # the flow's own: its tasks check it is the same
+        raw_files = ingest.discover(self.settings) if read_files else []
+        key = load_key(self.settings) if raw_files else b""
+        self._pool = ThreadPoolExecutor(max_workers=INGEST_WORKERS, thread_name_prefix="ingest")
+        self._begun: dict[object, Future] = {
+            raw_file: self._pool.submit(ingest.ingest_file, self.settings, key, raw_file) for raw_file in raw_files
+        }
+
+    def take(self, raw_file: object) -> object | None:
+        """The result of this raw file (waiting for it), if it was begun here and not taken yet."""
+        future = self._begun.pop(raw_file, None)
+        return None if future is None else future.result()
+
+    def close(self) -> None:
+        """Stop reading: files not begun are dropped, files being read are finished (their parts are cleared next run)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_settings(data_dir: str | None, dask_address: str | None) -> Settings:
+    """The settings of a flow run: the environment's, for this data folder (made absolute for remote workers)."""
+    settings = load_settings().with_data_dir(data_dir)
+    settings = settings.with_data_dir(settings.data_dir.resolve())
+    return replace(settings, dask_address=dask_address) if dask_address else settings
+
+
+@contextmanager
+def _flows(
+    settings: Settings, head_start: bool, before: Callable[[], object] | None = None
+) -> Iterator[tuple[ModuleType, LocalPrefectAPI | None, HeadStart]]:
+    """pipelines.flows, the run's local Prefect API and its head start, in the order that saves time.
+
+    The API's child process starts first and boots on the other core while `before` runs (the
+    demo writes its data then); the warehouse is taken and, unless ingestion goes to a Dask
+    cluster (`head_start` false), the new raw files begin to be read; only then is Prefect
+    imported in this process.
+    """
     configure_prefect(settings.data_dir)
-    from pipelines import flows
+    with ExitStack() as stack:
+        api = start_local_api()
+        if api is not None:
+            stack.callback(api.stop)
+        if before is not None:
+            before()
+        stack.enter_context(warehouse_lock(settings))
+        begun = stack.enter_context(closing(HeadStart(settings, read_files=head_start)))
+        from pipelines import flows
 
-    return flows
+        with flows.prefect_api(api) as api:
+            yield flows, api, begun
 
 
 def run(settings: Settings, dask_address: str | None = None) -> None:
@@ -31,9 +95,8 @@ def run(settings: Settings, dask_address: str | None = None) -> None:
     started = time.monotonic()
     if not settings.raw_dir.is_dir():  # before anything is written into a mistyped data folder
         raise UserError(f"the raw data folder {settings.raw_dir} does not exist")
-    flows = _flows(settings)
-    with flows.prefect_api() as api:
-        summary = flows.run_pipeline(settings, dask_address, api=api)
+    with _flows(settings, head_start=not (dask_address or settings.dask_address)) as (flows, api, begun):
+        summary = flows.run_pipeline(settings, dask_address, api=api, head_start=begun)
     _report(summary, settings, started)
 
 
@@ -42,10 +105,9 @@ def demo(settings: Settings, seed: int, scale: str) -> None:
     from pipelines.demo import generate_demo
 
     started = time.monotonic()
-    flows = _flows(settings)
-    with flows.prefect_api() as api:  # starts while the demo data is written
-        generate_demo(settings.raw_dir, seed=seed, scale=scale)
-        summary = flows.run_pipeline(settings, api=api)
+    write_demo = partial(generate_demo, settings.raw_dir, seed=seed, scale=scale)
+    with _flows(settings, head_start=not settings.dask_address, before=write_demo) as (flows, api, begun):
+        summary = flows.run_pipeline(settings, api=api, head_start=begun)
     _report(summary, settings, started)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from pipelines import flows, ingest, pipeline, transform
@@ -200,6 +201,7 @@ def test_a_run_killed_during_ingestion_then_started_again_gives_the_same_figures
     command = [str(BIN / "ent-analytics"), "run", "--data-dir"]
 
     run = subprocess.Popen([*command, str(killed)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = api_server_of(run)
     staging = killed / "warehouse" / ".staging"
     while run.poll() is None and not (staging.is_dir() and any(staging.iterdir())):
         time.sleep(0.01)
@@ -207,6 +209,7 @@ def test_a_run_killed_during_ingestion_then_started_again_gives_the_same_figures
     run.communicate(timeout=30)
     assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed during ingestion"
     assert not (killed / "warehouse" / "ent.duckdb").exists()
+    assert gone_within(server, seconds=15), "the run's Prefect API outlived it"
 
     again = subprocess.run([*command, str(killed)], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
@@ -215,6 +218,58 @@ def test_a_run_killed_during_ingestion_then_started_again_gives_the_same_figures
     pipeline.run(Settings(data_dir=whole))
     assert warehouse_figures(killed) == warehouse_figures(whole)
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def api_server_of(run: subprocess.Popen) -> psutil.Process:
+    """The child process serving a run's local Prefect API (started first thing by the run)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for child in psutil.Process(run.pid).children():
+            if "pipelines.prefect_api" in child.cmdline():
+                return child
+        time.sleep(0.01)
+    raise AssertionError("the run started no process serving its Prefect API")
+
+
+def gone_within(process: psutil.Process, seconds: float) -> bool:
+    """Whether a process ended (a zombie waiting for its new parent to reap it counts as ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_local_api_dies_with_a_run_killed_while_it_starts(settings: Settings, tmp_path: Path) -> None:
+    env = command_env(settings.data_dir, tmp_path / "prefect")
+    run = subprocess.Popen([str(BIN / "ent-analytics"), "run", "--data-dir", str(settings.data_dir)],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = api_server_of(run)
+    assert server.status() != psutil.STATUS_ZOMBIE  # still importing Prefect's server
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    assert gone_within(server, seconds=15), "the run's Prefect API outlived it"
+
+
+def test_a_local_api_that_cannot_start_ends_the_run_with_one_line(settings: Settings, tmp_path: Path) -> None:
+    home = tmp_path / "prefect"
+    home.mkdir()
+    (home / "prefect.db").write_text("not a database\n")
+    env = command_env(settings.data_dir, home)
+
+    run = subprocess.run([str(BIN / "ent-analytics"), "run", "--data-dir", str(settings.data_dir)],
+                         env=env, capture_output=True, text=True, timeout=300)
+
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        "ent-analytics: error: the local Prefect API could not start: "
+        "sqlalchemy.exc.DatabaseError: (sqlite3.DatabaseError) file is not a database"
+    ]
+    assert not (settings.dashboards_dir / "index.html").exists()
 
 
 @pytest.fixture
