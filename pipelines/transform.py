@@ -1,10 +1,16 @@
-"""Build the DuckDB models of sql/ into a scratch database and swap it in when every check passed."""
+"""Build the DuckDB models of sql/ into a scratch database and swap it in when every check passed.
+
+Models marked `-- incremental: by local_day` are rebuilt only for the local days whose log parts
+changed since the last build; the published database keeps the other days' rows.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import graphlib
+import hashlib
 import os
 import re
 import shutil
@@ -101,6 +107,19 @@ RAW_FILES = {name: f"{name}/*.parquet" for name in RAW_TABLES} | {
 _REFERENCE = re.compile(r"(?<![\w.])(raw|seeds|staging|intermediate|marts)\.([A-Za-z_]\w*)")
 _COMMENT = re.compile(r"--[^\n]*")
 _MATERIALIZED = re.compile(r"^-- materialized: (table|view)\b", re.MULTILINE)
+_BY_DAY = re.compile(r"^-- incremental: by local_day\b", re.MULTILINE)
+
+# The page-level warehouse tables: a model declared `-- incremental: by local_day` reads only their
+# rows of the days being rebuilt (schema DELTA_PREFIX + "raw"), and keeps the other days' rows.
+PAGE_LEVEL_RAW = ("access_log", "log_rejects")
+PAGE_LEVEL_PARTS = {"access_log": "access_log/day=*/*.parquet", "log_rejects": "log_rejects/*.parquet"}
+DELTA_PREFIX = "delta_"
+# What the published database records about its build, for the next one to compare with.
+STATE_SCHEMA = "build_state"
+# Bump when the runner changes what it builds, so that the next build is a full one.
+STATE_VERSION = "1"
+# The previous warehouse database, attached read-only during an incremental build.
+PUBLISHED = "published"
 
 
 class ModelError(UserError):
@@ -121,16 +140,30 @@ class Model:
     sql: str
     references: frozenset[str]
     materialized: str = "table"
+    by_day: bool = False
 
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What a build did: models built in order, checks run, rows of each mart, seconds taken."""
+    """What a build did: models built in order, checks run, rows of each mart, seconds taken, days rebuilt."""
 
     models: tuple[str, ...]
     checks: tuple[str, ...]
     mart_rows: dict[str, int]
     seconds: float
+    # The local days whose page-level rows were rebuilt (None: undated rows), or None for a full build.
+    rebuilt_days: tuple[dt.date | None, ...] | None = None
+    why_full: str = ""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build starts from: the page-level parts on disk, and the days to rebuild (None: every day)."""
+
+    fingerprint: str
+    parts: dict[str, tuple[int, int]]
+    days: frozenset[dt.date | None] | None
+    why_full: str = ""
 
 
 def _select_text(path: Path) -> str:
@@ -147,7 +180,8 @@ def read_model(path: Path) -> Model:
     found = _REFERENCE.findall(_COMMENT.sub("", sql))
     references = frozenset(f"{schema}.{name}" for schema, name in found)
     materialized = _MATERIALIZED.search(sql)
-    return Model(f"{layer}.{table}", layer, path, sql, references, materialized[1] if materialized else "table")
+    kind = materialized[1] if materialized else "table"
+    return Model(f"{layer}.{table}", layer, path, sql, references, kind, bool(_BY_DAY.search(sql)))
 
 
 def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
@@ -261,22 +295,51 @@ def _listing_select(files: list[Path]) -> str:
     return f"SELECT * FROM (VALUES {rows}) AS files(mart, file_name)"
 
 
+def _raw_select(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> str:
+    """The typed select of a warehouse table over the given files, empty when there is none."""
+    if not files:
+        return _empty_select(RAW_TABLES[table])
+    if table == "archive_files":
+        return _listing_select(files)
+    source = _parquet_source(files)
+    try:
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    except duckdb.Error as error:
+        raise UserError(f"cannot read warehouse/{RAW_FILES[table]}: {_first_line(error)}") from None
+    return _typed_select(table, source, present)
+
+
 def expose_raw(con: duckdb.DuckDBPyConnection, warehouse_dir: Path) -> None:
     """Create the raw.* views over the warehouse Parquet files, empty where none exists yet."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    for table, columns in RAW_TABLES.items():
+    for table in RAW_TABLES:
         files = sorted(path for path in warehouse_dir.glob(RAW_FILES[table]) if not path.name.startswith("."))
-        select = _empty_select(columns)
-        if files and table == "archive_files":
-            select = _listing_select(files)
-        elif files:
-            source = _parquet_source(files)
-            try:
-                present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-            except duckdb.Error as error:
-                raise UserError(f"cannot read warehouse/{RAW_FILES[table]}: {_first_line(error)}") from None
-            select = _typed_select(table, source, present)
-        con.execute(f"CREATE OR REPLACE VIEW raw.{table} AS {select}")
+        con.execute(f"CREATE OR REPLACE VIEW raw.{table} AS {_raw_select(con, table, files)}")
+
+
+def days_condition(days: frozenset[dt.date | None]) -> str:
+    """A SQL condition on local_day that holds for the given days (None: rows without a day)."""
+    dated = sorted(day for day in days if day is not None)
+    terms = [f"local_day IN ({', '.join(f'DATE {day.isoformat()!r}' for day in dated)})"] if dated else []
+    if None in days:
+        terms.append("local_day IS NULL")
+    return " OR ".join(terms) or "false"
+
+
+def expose_delta_raw(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, days: frozenset[dt.date | None]) -> None:
+    """Create delta_raw.access_log and delta_raw.log_rejects: the page-level rows of the given days only."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {DELTA_PREFIX}raw")
+    day_parts = [sorted(warehouse_dir.glob(f"access_log/day={day}/*.parquet")) for day in days if day is not None]
+    access_parts = [path for paths in day_parts for path in paths if not path.name.startswith(".")]
+    selects = {
+        "access_log": _raw_select(con, "access_log", sorted(access_parts)),
+        # rejects are few, and an undated one may be in any file
+        "log_rejects": "SELECT * FROM raw.log_rejects",
+    }
+    for table, select in selects.items():
+        con.execute(
+            f"CREATE OR REPLACE VIEW {DELTA_PREFIX}raw.{table} AS SELECT * FROM ({select}) WHERE {days_condition(days)}"
+        )
 
 
 def seed_files(settings: Settings, sql_dir: Path = SQL_DIR) -> dict[str, Path]:
@@ -322,6 +385,17 @@ def build_models(
     con: duckdb.DuckDBPyConnection, settings: Settings, only: list[str] | None = None, sql_dir: Path = SQL_DIR
 ) -> list[str]:
     """Build the models (all, or the named ones and what they read) in order; raw.* must exist."""
+    return _build_models(con, settings, only, sql_dir, None)[0]
+
+
+def _build_models(
+    con: duckdb.DuckDBPyConnection, settings: Settings, only: list[str] | None, sql_dir: Path,
+    days: frozenset[dt.date | None] | None,
+) -> tuple[list[str], str, set[str]]:
+    """Build the models in order, the by-day ones only for `days` (None: in full).
+
+    Returns the models built, why the build went full on the way, and the models built by day.
+    """
     models = discover_models(sql_dir)
     ordered = order_models(models)
     if only is not None:
@@ -331,12 +405,84 @@ def build_models(
     load_seeds(con, settings, sql_dir)
     for layer in LAYERS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+    why_full, compared, by_day = "", {}, set()
     for model in ordered:
+        if days is not None and model.by_day:
+            changed = _changed_input(con, model, models, compared)
+            if changed:
+                days, why_full = None, f"{changed} changed, which every day's rows depend on"
         try:
-            con.execute(f"CREATE OR REPLACE {model.materialized.upper()} {model.name} AS\n{model.sql}")
+            if days is not None and model.by_day:
+                _build_days(con, model, by_day, days)
+                by_day.add(model.name)
+            else:
+                con.execute(f"CREATE OR REPLACE {model.materialized.upper()} {model.name} AS\n{model.sql}")
         except duckdb.Error as error:
             raise ModelError(f"model {model.name} failed: {_first_line(error)}") from None
-    return [model.name for model in ordered]
+    return [model.name for model in ordered], why_full, by_day
+
+
+def _delta_sql(sql: str, by_day: set[str]) -> str:
+    """A select that reads the delta_* tables (the rebuilt days only) of the page-level tables and by-day models."""
+    def delta(reference: re.Match) -> str:
+        schema, table = reference[1], reference[2]
+        rebuilt = table in PAGE_LEVEL_RAW if schema == "raw" else reference[0] in by_day
+        return DELTA_PREFIX + reference[0] if rebuilt else reference[0]
+
+    return _REFERENCE.sub(delta, sql)
+
+
+def _build_days(
+    con: duckdb.DuckDBPyConnection, model: Model, by_day: set[str], days: frozenset[dt.date | None]
+) -> None:
+    """Rebuild a by-day model's rows of the given days from those days' inputs; keep its other days' rows."""
+    delta = DELTA_PREFIX + model.name
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {DELTA_PREFIX}{model.layer}")
+    con.execute(f"CREATE OR REPLACE {model.materialized.upper()} {delta} AS\n{_delta_sql(model.sql, by_day)}")
+    if model.materialized == "view":
+        con.execute(f"CREATE OR REPLACE VIEW {model.name} AS\n{model.sql}")
+        return
+    columns = {row[0] for row in con.execute(f"DESCRIBE {delta}").fetchall()}
+    if "local_day" not in columns:
+        raise ModelError(f"model {model.name} is built by local_day but has no local_day column")
+    where = days_condition(days)
+    con.execute(f"DELETE FROM {model.name} WHERE {where}")
+    con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM {delta} WHERE {where}")
+
+
+def _changed_input(
+    con: duckdb.DuckDBPyConnection, model: Model, models: dict[str, Model], compared: dict[str, bool]
+) -> str | None:
+    """The first table read by a by-day model, other than by-day ones, that differs from the published build."""
+    for reference in sorted(model.references):
+        schema, table = reference.split(".")
+        if (table in PAGE_LEVEL_RAW) if schema == "raw" else getattr(models.get(reference), "by_day", False):
+            continue
+        if reference not in compared:
+            compared[reference] = schema != "raw" and _same_as_published(con, reference)
+        if not compared[reference]:
+            return reference
+    return None
+
+
+def _same_as_published(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether a table holds the same rows (as a multiset) as in the published database."""
+    schema, name = table.split(".")
+    shapes = [
+        con.execute(
+            "SELECT list(column_name || ' ' || data_type ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = ? AND table_name = ?", [database, schema, name]
+        ).fetchone()[0]
+        for database in (con.execute("SELECT current_database()").fetchone()[0], PUBLISHED)
+    ]
+    if shapes[1] is None or shapes[0] != shapes[1]:
+        return False
+    published = f"{PUBLISHED}.{table}"
+    (same,) = con.execute(
+        f"SELECT (SELECT count(*) FROM {table}) = (SELECT count(*) FROM {published}) "
+        f"AND NOT EXISTS (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {published})"
+    ).fetchone()
+    return bool(same)
 
 
 def discover_checks(sql_dir: Path = SQL_DIR) -> dict[str, str]:
@@ -362,11 +508,19 @@ def _sample(rows: list[tuple], columns: list[str]) -> str:
     return "; ".join(f"({text})" for text in shown)
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Run every check; raise CheckFailed naming the first failing one, with a sample of its rows."""
+def run_checks(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, by_day: frozenset[str] = frozenset()
+) -> list[str]:
+    """Run every check; raise CheckFailed naming the first failing one, with a sample of its rows.
+
+    A check marked `-- incremental: by local_day` reads only the rebuilt days of the `by_day` models:
+    their other days' rows are those that passed the same check in the build that published them.
+    """
     failures: list[str] = []
     checks = discover_checks(sql_dir)
     for name, sql in checks.items():
+        if by_day and _BY_DAY.search(sql):
+            sql = _delta_sql(sql, set(by_day))
         try:
             result = con.execute(f"SELECT * FROM (\n{sql}\n) LIMIT {SAMPLE_ROWS + 1}")
             rows = result.fetchall()
@@ -391,13 +545,103 @@ def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def drop_source_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop raw.* and every view: they name Parquet paths, and the published database stands on its own."""
+    """Drop raw.*, the delta_* schemas and every view: the published database stands on its own."""
     views = con.execute(
         "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
     ).fetchall()
     for schema, view in views:
         con.execute(f"DROP VIEW {schema}.{view}")
-    con.execute("DROP SCHEMA IF EXISTS raw CASCADE")
+    for schema in ("raw", *(DELTA_PREFIX + name for name in ("raw", *LAYERS))):
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def fingerprint(settings: Settings, sql_dir: Path = SQL_DIR) -> str:
+    """A hash of what the models' rows depend on besides the warehouse: SQL files, seeds, metric settings."""
+    digest = hashlib.sha256(
+        f"{STATE_VERSION}|{settings.timezone}|{settings.visit_timeout_minutes}|{RAW_TABLES}".encode()
+    )
+    sql_files = {str(path.relative_to(sql_dir)): path for path in sorted(sql_dir.rglob("*")) if path.is_file()}
+    seeds = {f"seed {stem}": path for stem, path in seed_files(settings, sql_dir).items()}
+    for name, path in (sql_files | seeds).items():
+        if not path.name.startswith("."):
+            content = path.read_bytes()
+            digest.update(f"\0{name}\0{len(content)}\0".encode() + content)
+    return digest.hexdigest()
+
+
+def page_level_parts(warehouse_dir: Path) -> dict[str, tuple[int, int]]:
+    """The Parquet parts of the page-level tables, by path in the warehouse, with their size and mtime."""
+    parts = {}
+    for pattern in PAGE_LEVEL_PARTS.values():
+        for path in sorted(warehouse_dir.glob(pattern)):
+            if not path.name.startswith("."):
+                stat = path.stat()
+                parts[path.relative_to(warehouse_dir).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return parts
+
+
+def published_state(database: Path) -> tuple[str, dict[str, tuple[int, int]]] | None:
+    """The fingerprint and page-level parts recorded by the build of a database; None when it has none."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        recorded = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name IN ('fingerprint', 'log_parts')",
+            [STATE_SCHEMA],
+        ).fetchone()[0]
+        if recorded < 2:
+            return None
+        (state,) = con.execute(f"SELECT fingerprint FROM {STATE_SCHEMA}.fingerprint").fetchone()
+        rows = con.execute(f"SELECT part, size, mtime_ns FROM {STATE_SCHEMA}.log_parts").fetchall()
+    return state, {part: (size, mtime_ns) for part, size, mtime_ns in rows}
+
+
+def record_state(con: duckdb.DuckDBPyConnection, plan: BuildPlan) -> None:
+    """Write the build's fingerprint and the page-level parts it read into the database, for the next build."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+    con.execute(f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.fingerprint AS SELECT ? AS fingerprint", [plan.fingerprint])
+    parts = sorted(plan.parts)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {STATE_SCHEMA}.log_parts AS "
+        "SELECT unnest(?::VARCHAR[]) AS part, unnest(?::BIGINT[]) AS size, unnest(?::BIGINT[]) AS mtime_ns",
+        [parts, [plan.parts[part][0] for part in parts], [plan.parts[part][1] for part in parts]],
+    )
+
+
+def _reject_days(warehouse_dir: Path, parts: list[str]) -> set[dt.date | None]:
+    """The local days (None: undated) of the rejected lines in the given log_rejects parts."""
+    if not parts:
+        return set()
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT local_day FROM {_parquet_source([warehouse_dir / part for part in parts])}"
+        ).fetchall()
+    return {day for (day,) in rows}
+
+
+def plan_build(settings: Settings, sql_dir: Path = SQL_DIR, full: bool = False) -> BuildPlan:
+    """Which days a build must rebuild: those whose page-level parts are new or changed, or every day."""
+    warehouse = settings.warehouse_dir
+    parts, state = page_level_parts(warehouse), fingerprint(settings, sql_dir)
+    database = warehouse / WAREHOUSE_DB
+    if full or not database.exists():
+        why = "a full build was asked for" if full else "there is no previous database"
+        return BuildPlan(state, parts, None, why)
+    try:
+        previous = published_state(database)
+    except duckdb.Error as error:
+        return BuildPlan(state, parts, None, f"the previous database cannot be read ({_first_line(error)})")
+    if previous is None:
+        return BuildPlan(state, parts, None, "the previous database records no build state")
+    if previous[0] != state:
+        return BuildPlan(state, parts, None, "the models, seeds or metric settings changed")
+    if previous[1].keys() - parts.keys():
+        return BuildPlan(state, parts, None, "page-level parts were removed (retention)")
+    changed = [part for part, stat in parts.items() if previous[1].get(part) != stat]
+    if any(part.startswith("log_rejects/") and part in previous[1] for part in changed):
+        return BuildPlan(state, parts, None, "rejected lines were rewritten")
+    access_parts = [part for part in changed if part.startswith("access_log/")]
+    days: set[dt.date | None] = {dt.date.fromisoformat(part.split("/")[1][len("day="):]) for part in access_parts}
+    days |= _reject_days(warehouse, [part for part in changed if part.startswith("log_rejects/")])
+    return BuildPlan(state, parts, frozenset(days))
 
 
 def _remove_scratch(scratch: Path, scratch_dir: Path) -> None:
@@ -422,15 +666,19 @@ def _exclusive(warehouse: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
-def build(settings: Settings, sql_dir: Path = SQL_DIR) -> BuildReport:
-    """Build every model and check into a scratch database, then swap it in as warehouse/ent.duckdb."""
+def build(settings: Settings, sql_dir: Path = SQL_DIR, full: bool = False) -> BuildReport:
+    """Build the models and checks into a scratch database, then swap it in as warehouse/ent.duckdb.
+
+    Only the local days whose page-level parts changed since the last build are rebuilt, the other
+    days' rows kept from the published database; every day when `full`, or when that is not safe.
+    """
     warehouse = settings.warehouse_dir
     warehouse.mkdir(parents=True, exist_ok=True)
     with _exclusive(warehouse):
-        return _build(settings, warehouse, sql_dir)
+        return _build(settings, warehouse, sql_dir, plan_build(settings, sql_dir, full))
 
 
-def _build(settings: Settings, warehouse: Path, sql_dir: Path) -> BuildReport:
+def _build(settings: Settings, warehouse: Path, sql_dir: Path, plan: BuildPlan) -> BuildReport:
     """The build itself, once the warehouse is locked."""
     started = time.perf_counter()
     target = warehouse / WAREHOUSE_DB
@@ -438,13 +686,22 @@ def _build(settings: Settings, warehouse: Path, sql_dir: Path) -> BuildReport:
     scratch_dir = warehouse / (WAREHOUSE_DB + ".spill")
     _remove_scratch(scratch, scratch_dir)
     try:
+        if plan.days is not None:
+            # the other days' rows stay where they are: a file copy, not a copy of rows
+            shutil.copyfile(target, scratch)
         con = connect(scratch, scratch_dir)
         try:
             expose_raw(con, warehouse)
-            built = build_models(con, settings, sql_dir=sql_dir)
-            checks = run_checks(con, sql_dir)
+            if plan.days is not None:
+                expose_delta_raw(con, warehouse, plan.days)
+                con.execute(f"ATTACH '{_quoted(str(target))}' AS {PUBLISHED} (READ_ONLY)")
+            built, why_full, by_day = _build_models(con, settings, None, sql_dir, plan.days)
+            if plan.days is not None:
+                con.execute(f"DETACH {PUBLISHED}")
+            checks = run_checks(con, sql_dir, frozenset(by_day))
             mart_rows = mart_row_counts(con)
             drop_source_views(con)
+            record_state(con, plan)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -452,4 +709,6 @@ def _build(settings: Settings, warehouse: Path, sql_dir: Path) -> BuildReport:
         os.replace(scratch, target)
     finally:
         _remove_scratch(scratch, scratch_dir)
-    return BuildReport(tuple(built), tuple(checks), mart_rows, round(time.perf_counter() - started, 3))
+    days = None if plan.days is None or why_full else tuple(sorted(plan.days, key=lambda day: (day is None, day)))
+    seconds = round(time.perf_counter() - started, 3)
+    return BuildReport(tuple(built), tuple(checks), mart_rows, seconds, days, why_full or plan.why_full)

@@ -281,3 +281,14 @@ def test_archived_days_are_read_from_the_archive_files_even_without_rows(tmp_pat
     # no space was used that day: its empty archive still marks the day archived
     assert [row for row in built["fct_space_days"] if row[1] == dt.date(2020, 3, 16)] == []
     assert [row[4] for row in built["fct_visits"]] == [dt.date(2020, 3, 17)]
+
+
+def test_the_line_check_finds_a_page_view_repeated_by_a_join():
+    con = raw_connection()
+    insert(con, "access_log", [log_line("2020-03-16 08:00:00"), log_line("2020-03-16 08:05:00", visitor="v2")])
+    transform.build_models(con, Settings(), only=["intermediate.int_page_views__sessionised"])
+    check = transform.discover_checks()["int_page_views__sessionised__line_unique"]
+    assert con.execute(check).fetchall() == []
+    con.execute("INSERT INTO intermediate.int_page_views__sessionised "
+                "SELECT * FROM intermediate.int_page_views__sessionised WHERE visitor_key = 'v2'")
+    assert con.execute(check).fetchall() == [("f1", 3, 2)]

@@ -1,4 +1,5 @@
 -- grain: one row per page view
+-- incremental: by local_day (visits split at midnight: a day's visits need only that day's lines)
 with
 
 access_log as (

@@ -1,4 +1,5 @@
 -- grain: one row per local day × collège × profile × service
+-- incremental: by local_day
 with
 
 page_views as (

@@ -1,4 +1,5 @@
 -- grain: one row per local day × hour of the local wall clock
+-- incremental: by local_day
 with
 
 page_views as (

@@ -1,4 +1,5 @@
 -- grain: one row per local day × outcome × reason
+-- incremental: by local_day (undated rejects are the rows without one)
 with
 
 access_log as (

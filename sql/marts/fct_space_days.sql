@@ -1,4 +1,5 @@
 -- grain: one row per collaborative space × local day
+-- incremental: by local_day
 with
 
 page_views as (

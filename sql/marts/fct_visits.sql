@@ -1,4 +1,5 @@
 -- grain: one row per visit
+-- incremental: by local_day (a visit lies within its day)
 with
 
 page_views as (

@@ -1,5 +1,6 @@
 -- grain: one row per accepted access log line
 -- materialized: view (read in one pass by the page views; a copy of every log line would only cost time)
+-- incremental: by local_day (each line belongs to one local day)
 with
 
 access_log as (

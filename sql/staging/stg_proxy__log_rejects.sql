@@ -1,4 +1,5 @@
 -- grain: one row per rejected access log line
+-- incremental: by local_day (undated rejects are the rows without one)
 with
 
 log_rejects as (
