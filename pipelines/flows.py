@@ -115,8 +115,8 @@ def record_files(settings: Settings, results: list[FileResult]) -> list[FileResu
 
 
 @step("build the models and run the checks")
-def build_models(settings: Settings) -> transform.BuildReport:
-    return transform.build(settings)
+def build_models(settings: Settings, full_rebuild: bool) -> transform.BuildReport:
+    return transform.build(settings, full=full_rebuild)
 
 
 @step("publish the dashboards and headline files")
@@ -198,7 +198,7 @@ def ent_analytics(
         raw_files = find_raw_files(settings, every_file=full_rebuild)
         ingested = record_files(settings, ingest_files(settings, raw_files, progress))
         progress.show(f"build    {_models_and_checks()}", final=True)
-        built = build_models(settings)
+        built = build_models(settings, full_rebuild)
         progress.show("publish  dashboards and headline files", final=True)
         published = publish_dashboards(settings)
         retained = apply_retention(settings)
@@ -225,6 +225,7 @@ def summarise(settings: Settings, started: float, files: list[FileResult], built
         settings.data_dir, round(time.monotonic() - started, 1), tuple(files), quality_report(settings),
         len(built.models), len(built.checks), built.seconds, retained, settings.dashboards_dir, headline,
         tuple(result.problem for result in files if result.problem),
+        None if built.rebuilt_days is None else len(built.rebuilt_days), built.why_full,
     )
     get_run_logger().info("%s", render_summary(summary, settings.retention_months))
     return summary

@@ -63,6 +63,16 @@ class RunSummary:
     dashboards: Path
     headline: Path | None
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # Local days rebuilt by an incremental build, or None when every day was (then `why_full` says why).
+    rebuilt_days: int | None = None
+    why_full: str = ""
+
+
+def _rebuilt(summary: RunSummary) -> str:
+    """Which days the build covered: the new ones only, or all of them and why."""
+    if summary.rebuilt_days is None:
+        return f"every day: {summary.why_full}" if summary.why_full else "every day"
+    return f"{summary.rebuilt_days} day{'s' if summary.rebuilt_days != 1 else ''} rebuilt, the others kept"
 
 
 def _count(results: tuple[FileResult, ...], status: str) -> int:
@@ -102,7 +112,8 @@ def render_summary(summary: RunSummary, retention_months: int) -> str:
         f"  warehouse     {quality['files_ingested']} file(s), {quality['log_lines_read']:,} log lines read, "
         f"{warehouse_rejected:,} rejected{_share(warehouse_rejected, quality['log_lines_read'])}; "
         f"CSV rows rejected: {csv_rejected:,}",
-        f"  models        {summary.models} built, {summary.checks} checks passed in {summary.build_seconds:.1f} s",
+        f"  models        {summary.models} built, {summary.checks} checks passed in {summary.build_seconds:.1f} s"
+        f" ({_rebuilt(summary)})",
         f"  retention     {retention_line(summary.retention, retention_months)}",
         f"  dashboards    {summary.dashboards / 'index.html'}",
     ]

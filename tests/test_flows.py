@@ -53,7 +53,10 @@ def test_a_full_rebuild_reads_every_file_again_and_changes_no_figure(settings: S
 
     with flows.prefect_api() as api:
         summary = flows.run_pipeline(settings, full_rebuild=True, api=api)
+        again = flows.run_pipeline(settings, api=api)
 
+    assert (summary.rebuilt_days, summary.why_full) == (None, "a full build was asked for")
+    assert (again.rebuilt_days, again.files) == (0, ())
     assert sorted(result.path for result in summary.files) == [
         "directory/annuaire.csv",
         *(f"logs/access.log-{day:%Y%m%d}.gz" for day in DAYS),
