@@ -161,7 +161,7 @@ def test_a_file_still_busy_after_its_retries_is_reported_and_the_rest_published(
 def test_a_failing_check_is_never_retried(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     builds = []
 
-    def failing_build(settings: Settings) -> transform.BuildReport:
+    def failing_build(settings: Settings, full: bool = False) -> transform.BuildReport:
         builds.append(settings.data_dir)
         raise transform.CheckFailed("check fct_visits__visit_id_unique_not_null failed: (visit_id=1)")
 
