@@ -13,7 +13,6 @@ imports Prefect, never competes for this process's GIL, and dies with the run, e
 from __future__ import annotations
 
 import ipaddress
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -43,7 +42,7 @@ from pipelines.errors import UserError  # noqa: E402
 from pipelines.ingest import FileResult, RawFile  # noqa: E402
 from pipelines.ingest.ledger import raw_files_on_disk  # noqa: E402
 from pipelines.pipeline import INGEST_WORKERS, HeadStart, run_settings, warehouse_lock  # noqa: E402
-from pipelines.prefect_api import LocalPrefectAPI  # noqa: E402
+from pipelines.prefect_api import LocalPrefectAPI, start_local_api  # noqa: E402
 from pipelines.progress import Progress, RunSummary, render_summary  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 
@@ -52,7 +51,6 @@ PREFECT_YAML = "prefect.yaml"
 PASSING_PROBLEMS = ("cannot be read", "changed while being read")
 INGEST_RETRIES = 2
 INGEST_RETRY_DELAY_SECONDS = 10
-LOCAL_INGEST_WORKERS = INGEST_WORKERS
 
 
 class RawFileBusy(OSError):
@@ -176,7 +174,7 @@ def _ingestion_runner(settings: Settings) -> Any:
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=settings.dask_address)
-    return ThreadPoolTaskRunner(max_workers=LOCAL_INGEST_WORKERS)
+    return ThreadPoolTaskRunner(max_workers=INGEST_WORKERS)
 
 
 def _run_name() -> str:
@@ -246,7 +244,7 @@ def prefect_api(local: LocalPrefectAPI | None = None) -> Iterator[LocalPrefectAP
             local.stop()
         yield None
         return
-    api = local or LocalPrefectAPI(Path(os.environ["PREFECT_HOME"]).expanduser()).start()
+    api = local or start_local_api()  # PREFECT_API_URL is unset here, so it starts one
     try:
         with temporary_settings(updates={PREFECT_API_URL: api.url}):
             try:

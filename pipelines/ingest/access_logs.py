@@ -38,6 +38,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
 
 import polars as pl
@@ -97,6 +98,8 @@ ADDRESS_PATTERN = rf"^(?:{_IPV4}|{_IPV6})$"
 # IPv6 first: its embedded IPv4 form is masked whole.
 ADDRESS_ANYWHERE = rf"(?:{_IPV6}|\b{_IPV4}\b)"
 IP_MASK = "<ip>"
+# A text column, as an expression or as values.
+Text = TypeVar("Text", pl.Expr, pl.Series)
 USER_MASK = "<user>"
 LOG_LINE_START = r"^[^ ]+ [^ ]+ [^ ]+ \["
 # Visitors (logins, and (address, agent) pairs) whose keyed hash is kept in memory for the next chunks and files.
@@ -356,7 +359,7 @@ def _without_addresses(lines: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     # Paths, referrers and agents repeat a lot: each distinct value is looked at, and masked, once.
     holding = {column: _holding_addresses(lines[column]) for column in columns}
     return lines.with_columns(
-        pl.col(column).replace(values, values.str.replace_all(ADDRESS_ANYWHERE, IP_MASK))
+        pl.col(column).replace(values, _masked(values))
         for column, values in holding.items()
         if values.len()
     )
@@ -373,8 +376,8 @@ def _unescaped(field: pl.Expr) -> pl.Expr:
     return field.str.replace_all(r"\x22", '"', literal=True).str.replace_all(r"\"", '"', literal=True)
 
 
-def _masked(field: pl.Expr) -> pl.Expr:
-    """A text with anything shaped like an IP address replaced by `<ip>`."""
+def _masked(field: Text) -> Text:
+    """A text (column or values) with anything shaped like an IP address replaced by `<ip>`."""
     return field.str.replace_all(ADDRESS_ANYWHERE, IP_MASK)
 
 
