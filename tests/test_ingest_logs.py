@@ -466,3 +466,42 @@ def test_missing_raw_folder_is_a_user_error(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     with pytest.raises(UserError, match="raw data folder .* does not exist"):
         ingest_raw(settings)
+
+
+def _mutations(lines: list[str], count: int) -> list[str]:
+    """Lines with one character changed, dropped or doubled, favouring the characters the format cuts at."""
+    import random
+
+    chooser = random.Random(20200316)
+    tricky = ' "\\[]-:/+.?\t0123456789AZaz'
+    mutated = []
+    for _ in range(count):
+        line = chooser.choice(lines)
+        at = chooser.randrange(len(line) + 1)
+        edit = chooser.choice(["change", "drop", "double", "insert"])
+        if edit == "change" and at < len(line):
+            line = line[:at] + chooser.choice(tricky) + line[at + 1 :]
+        elif edit == "drop":
+            line = line[:at] + line[at + 1 :]
+        elif edit == "double" and at < len(line):
+            line = line[: at + 1] + line[at:]
+        else:
+            line = line[:at] + chooser.choice(tricky) + line[at:]
+        mutated.append(line)
+    return mutated
+
+
+def test_the_quick_cut_of_everyday_lines_equals_the_full_expression() -> None:
+    real = [line for line in FIXTURE_LOG.read_text().splitlines() if line.strip()]
+    common = '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET /a?b=1 HTTP/1.0" 304 -'
+    lines = [COMBINED, common, *real, *[case for case, _day in MALFORMED.values()]]
+    lines += _mutations(lines, 4000)
+    frame = pl.DataFrame({"text": lines}).select(
+        pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line_number"), "text", pl.lit(True).alias("utf8")
+    )
+    quick = access_logs.parse_lines(frame, "Europe/Paris").sort("line_number")
+    full = access_logs._typed_fields(access_logs._matched_fields(frame), "Europe/Paris").sort("line_number")
+    assert quick.height == full.height == len(lines)
+    plain = frame["text"].str.contains(access_logs.PLAIN_LINE_PATTERN).sum()
+    assert 3000 < plain < quick.height  # both paths are exercised
+    assert quick.select(full.columns).to_dicts() == full.to_dicts()

@@ -70,18 +70,15 @@ LINE_FIELDS = ("remote_addr", "remote_user", "time_local", "request", "status", 
 REQUEST_PATTERN = r"^([A-Z][A-Z_-]*) (.+?)(?: (HTTP/[0-9]+(?:\.[0-9]+)?))?$"
 TIME_PATTERN = r"^[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}$"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
+TIME_WIDTH = len("29/Mar/2020:03:05:00 +0200")
 # The everyday line: well-formed time, `METHOD target HTTP/x.y`, no quote nor backslash inside a field,
 # nothing after the agent. Each field ends at a character its class excludes, so the expression matches one way
-# only and its captures cost one pass: several times cheaper than LINE_PATTERN's.
+# only: checking it is cheap, and its fields are cut at the quotes and spaces it fixes (_plain_fields).
 PLAIN_LINE_PATTERN = (
     r'^([^ "\\]+) [^ "\\]+ ([^ "\\]+) \[(' + TIME_PATTERN[1:-1] + r')\] '
     r'"([A-Z][A-Z_-]*) ([^ "\\]+) (HTTP/[0-9]+(?:\.[0-9]+)?)" '
     r'([0-9]{3}) (-|[0-9]{1,18})(?: "([^"\\]*)" "([^"\\]*)")?$'
 )
-PLAIN_LINE_FIELDS = (
-    "remote_addr", "remote_user", "time_local", "method", "target", "protocol", "status", "size", "referrer",
-    "user_agent",
-)  # fmt: skip
 # A time found anywhere in a rejected line, to give the reject its day when one can be read.
 ANY_TIME_PATTERN = r"\[([0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4})\]"
 
@@ -205,13 +202,40 @@ def _split_lines_lossy(chunk: bytes) -> tuple[pl.Series, pl.Series]:
 
 def parse_lines(lines: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """Split every non-blank line into fields and type them; `reason` is null for a good line."""
-    fields = pl.col("text").str.extract_groups(PLAIN_LINE_PATTERN).struct.rename_fields(list(PLAIN_LINE_FIELDS))
-    cut = lines.with_columns(fields.alias("fields")).unnest("fields")
+    plain = lines.select(pl.col("text").str.contains(PLAIN_LINE_PATTERN))["text"]
+    if plain.all():  # the everyday chunk: no copy of its lines to set the others apart
+        return _typed_fields(_plain_fields(lines), timezone, plain=True)
     # A plain line is never blank: only the others are looked at for white space alone.
-    plain = cut["remote_addr"].is_not_null()
     others = lines.filter(~plain).filter(pl.col("text").str.contains(r"\S"))
-    typed = _typed_fields(cut.filter(plain), timezone, plain=True)
+    typed = _typed_fields(_plain_fields(lines.filter(plain)), timezone, plain=True)
     return pl.concat([typed, _typed_fields(_matched_fields(others), timezone)]) if others.height else typed
+
+
+def _plain_fields(lines: pl.DataFrame) -> pl.DataFrame:
+    """The fields of lines that PLAIN_LINE_PATTERN matches, cut where its separators are.
+
+    The pattern allows no quote inside a field, no space inside the first fields and the
+    request's parts, and a time of fixed width: so plain cuts at quotes and spaces give its
+    captures exactly, for a fraction of what capturing costs.
+    """
+    quoted = ["head", "request", "status_size", "referrer", "between", "user_agent"]
+    head, request = ["remote_addr", "ident", "remote_user", "time"], ["method", "target", "protocol"]
+    cut = (
+        lines.with_columns(pl.col("text").str.split_exact('"', 5).struct.rename_fields(quoted).alias("quoted"))
+        .unnest("quoted")
+        .with_columns(
+            pl.col("head").str.splitn(" ", 4).struct.rename_fields(head),
+            pl.col("request").str.splitn(" ", 3).struct.rename_fields(request),
+        )
+        .unnest("head", "request")
+    )
+    status_size = pl.col("status_size")  # ` 200 5472 `, without its last space in the common format
+    return cut.select(
+        "line_number", "text", "utf8", "remote_addr", "remote_user",
+        pl.col("time").str.slice(1, TIME_WIDTH).alias("time_local"), "method", "target", "protocol",
+        status_size.str.slice(1, 3).alias("status"), status_size.str.slice(5).str.strip_suffix(" ").alias("size"),
+        "referrer", "user_agent",
+    )  # fmt: skip
 
 
 def _typed_fields(fields: pl.DataFrame, timezone: str, plain: bool = False) -> pl.DataFrame:
