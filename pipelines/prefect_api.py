@@ -33,8 +33,10 @@ START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
 READY, ERROR = "ready", "error"
 CHILD_ENVIRONMENT = {
-    # a server later started on the same home registers Prefect's block types itself
+    # a server later started on the same home registers Prefect's block types itself; nor does
+    # the child import every installed Prefect collection to see whether they changed
     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
     # the child's log file keeps the server's warnings and errors
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
 }
