@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 PYTHON = sys.executable
@@ -117,11 +118,13 @@ def run_stages(folder: Path, output: Path) -> None:
     from dashboards import publish
     from pipelines import transform
     from pipelines.ingest import ingest_raw
+    from pipelines.pipeline import INGEST_WORKERS
     from pipelines.settings import load_settings
 
     settings = load_settings().with_data_dir(folder)
     seconds["imports"] = time.perf_counter() - started
-    for stage, work in (("ingest", ingest_raw), ("models", transform.build), ("dashboards", publish)):
+    ingest = partial(ingest_raw, processes=INGEST_WORKERS)  # the worker processes of a run
+    for stage, work in (("ingest", ingest), ("models", transform.build), ("dashboards", publish)):
         started = time.perf_counter()
         work(settings)
         seconds[stage] = time.perf_counter() - started

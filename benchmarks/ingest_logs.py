@@ -8,7 +8,7 @@ the peak resident memory of the process. The lines are made vectorised with pola
 logged-in and anonymous visitors, IPv4 and IPv6 clients, sizes `-`, a few malformed lines,
 times spread over three weeks. With `--raw`, the log files of an existing raw folder (the demo
 generator's, say) are linked into a temporary data folder instead, and `--files-at-once 2`
-ingests two files at a time in threads, as the flow does.
+ingests two files at a time in worker processes, as a run does.
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest import FileResult, discover, ingest_file, record
-from pipelines.pseudonym import load_key
+from pipelines.ingest import FileResult, ingest_raw
 from pipelines.settings import Settings
 
 PATHS = ["/", "/espaces/maths-4b/", "/cahier-de-textes", "/messagerie?folder=inbox", "/static/app.js", "/api/notifs"]
@@ -97,14 +95,14 @@ def write_log(total: int, path: Path, compress: bool) -> None:
 
 
 def cpu_seconds() -> float:
-    """User and system CPU time of this process so far, all threads together."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User and system CPU time so far of this process (all threads) and of its finished worker processes."""
+    usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory so far of this process or of its largest worker process, in MiB (Linux reports KiB)."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def link_logs(raw_dir: Path, data_dir: Path) -> None:
@@ -117,10 +115,8 @@ def link_logs(raw_dir: Path, data_dir: Path) -> None:
 
 
 def ingest_logs(settings: Settings, files_at_once: int) -> list[FileResult]:
-    """Ingest every new log file, this many at a time in threads, then record them."""
-    raw_files, key = discover(settings), load_key(settings)
-    with ThreadPoolExecutor(files_at_once) as pool:
-        return record(settings, list(pool.map(lambda raw_file: ingest_file(settings, key, raw_file), raw_files)))
+    """Ingest every new log file, this many at a time in worker processes (one: in this process), then record them."""
+    return ingest_raw(settings, processes=files_at_once if files_at_once > 1 else 0).files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--gzip", action="store_true", help="write the log gzip-compressed")
     parser.add_argument("--raw", type=Path, help="ingest the log files of this raw folder instead of generating one")
-    parser.add_argument("--files-at-once", type=int, default=1, help="files ingested at a time, in threads")
+    parser.add_argument("--files-at-once", type=int, default=1, help="files ingested at a time, in worker processes")
     parser.add_argument("--keep", type=Path, help="data folder to use and keep (default: a temporary one)")
     args = parser.parse_args(argv)
     data_dir = args.keep or Path(tempfile.mkdtemp(prefix="ent-bench-"))

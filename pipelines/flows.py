@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -144,13 +144,27 @@ def ingest_files(settings: Settings, raw_files: list[RawFile], progress: Progres
         return []
     key = load_key(settings)
     results: list[FileResult] = []
-    with _ingestion_runner(settings) as runner:
+    with _begun_here(settings, raw_files), _ingestion_runner(settings) as runner:
         futures = [runner.submit(ingest_raw_file, {"settings": settings, "key": key, "raw_file": raw_file})
                    for raw_file in raw_files]
         for future in as_completed(futures):
             results.append(_file_result(future))
             progress.files(len(results), len(raw_files), *_line_counts(results))
     return results
+
+
+@contextmanager
+def _begun_here(settings: Settings, raw_files: list[RawFile]) -> Iterator[None]:
+    """Files begun in worker processes for the tasks to take, unless the run began them or a Dask cluster reads them."""
+    if settings.dask_address or settings.data_dir in _HEAD_STARTS:
+        yield
+        return
+    with closing(HeadStart(settings, raw_files)) as begun:
+        _HEAD_STARTS[settings.data_dir] = begun
+        try:
+            yield
+        finally:
+            _HEAD_STARTS.pop(settings.data_dir, None)
 
 
 def _file_result(future: Any) -> FileResult:

@@ -1,9 +1,10 @@
 """The jobs behind `ent-analytics run` and `ent-analytics demo`: the Prefect flow of pipelines/flows.py.
 
 A run starts Prefect's local API first (a child process that boots on the other core), takes
-the warehouse, and begins reading the new raw files at once; Prefect is imported meanwhile, and
-the flow's ingestion tasks take each file's result as it is ready (a file that was busy is read
-again by its task's retries). Nothing here imports Prefect.
+the warehouse, and begins reading the new raw files at once in worker processes
+(pipelines/ingest/workers.py); Prefect is imported meanwhile, and the flow's ingestion tasks
+take each file's result as it is ready (a file that was busy is read again by its task's
+retries). Nothing here imports Prefect.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import fcntl
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from functools import partial
@@ -25,26 +26,30 @@ from pipelines.progress import RunSummary, render_summary
 from pipelines.settings import Settings, load_settings
 
 LOCK_FILE = ".run.lock"
-# Raw files read at once, by the head start here as by the flow's local task runner.
+# Raw files read at once, by the head start's worker processes as by the flow's local task runner.
 INGEST_WORKERS = 2
 
 
 class HeadStart:
-    """A run that holds its warehouse before its flow begins, and reads the new raw files meanwhile.
+    """Raw files being read by worker processes before the flow's ingestion tasks ask for them.
 
-    With `read_files` false (ingestion goes to a Dask cluster), it only holds the warehouse.
+    A run begins its new raw files before it imports Prefect (`_flows` below); a flow that was
+    given no head start begins its own files the same way (pipelines.flows.ingest_files).
+    `raw_files` None means the new raw files of the data folder; with none (ingestion goes to a
+    Dask cluster), nothing is read here.
     """
 
-    def __init__(self, settings: Settings, read_files: bool) -> None:
+    def __init__(self, settings: Settings, raw_files: list | None = None) -> None:
         from pipelines import ingest
+        from pipelines.ingest.workers import IngestWorkers
         from pipelines.pseudonym import load_key
 
         self.settings = run_settings(str(settings.data_dir), None)  # the flow's own: its tasks check it is the same
-        raw_files = ingest.discover(self.settings) if read_files else []
+        raw_files = ingest.discover(self.settings) if raw_files is None else raw_files
         key = load_key(self.settings) if raw_files else b""
-        self._pool = ThreadPoolExecutor(max_workers=INGEST_WORKERS, thread_name_prefix="ingest")
+        self._workers = IngestWorkers(INGEST_WORKERS) if raw_files else None
         self._begun: dict[object, Future] = {
-            raw_file: self._pool.submit(ingest.ingest_file, self.settings, key, raw_file) for raw_file in raw_files
+            raw_file: self._workers.submit(self.settings, key, raw_file) for raw_file in raw_files
         }
 
     def take(self, raw_file: object) -> object | None:
@@ -54,7 +59,8 @@ class HeadStart:
 
     def close(self) -> None:
         """Stop reading: files not begun are dropped, files being read are finished (their parts are cleared next run)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.close()
 
 
 def run_settings(data_dir: str | None, dask_address: str | None) -> Settings:
@@ -83,7 +89,7 @@ def _flows(
         if before is not None:
             before()
         stack.enter_context(warehouse_lock(settings))
-        begun = stack.enter_context(closing(HeadStart(settings, read_files=head_start)))
+        begun = stack.enter_context(closing(HeadStart(settings, None if head_start else [])))
         from pipelines import flows
 
         with flows.prefect_api(api) as api:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 
 from pipelines import flows, ingest, pipeline, transform
 from pipelines.errors import UserError
+from pipelines.ingest import workers
 from pipelines.settings import Settings
 from run_fixtures import warehouse_figures, write_department, write_log
 
@@ -117,6 +119,19 @@ def problem_result(raw_file: ingest.RawFile, problem: str) -> ingest.FileResult:
                              status="problem", problem=problem)
 
 
+class InProcessWorkers:
+    """IngestWorkers as threads of the test's process, so that the patched ingest_file is the one called."""
+
+    def __init__(self, processes: int) -> None:
+        self._pool = ThreadPoolExecutor(processes)
+
+    def submit(self, settings: Settings, key: bytes, raw_file: ingest.RawFile) -> Future:
+        return self._pool.submit(lambda: ingest.ingest_file(settings, key, raw_file))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def test_a_busy_file_is_tried_again_then_ingested(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     real_ingest_file, attempts = ingest.ingest_file, []
 
@@ -128,6 +143,7 @@ def test_a_busy_file_is_tried_again_then_ingested(settings: Settings, monkeypatc
         return real_ingest_file(settings, key, raw_file)
 
     monkeypatch.setattr(ingest, "ingest_file", rotated_on_first_read)
+    monkeypatch.setattr(workers, "IngestWorkers", InProcessWorkers)
     monkeypatch.setattr(flows, "ingest_raw_file", flows.ingest_raw_file.with_options(retry_delay_seconds=0))
     pipeline.run(settings)
 
@@ -149,6 +165,7 @@ def test_a_file_still_busy_after_its_retries_is_reported_and_the_rest_published(
         return real_ingest_file(settings, key, raw_file)
 
     monkeypatch.setattr(ingest, "ingest_file", never_readable)
+    monkeypatch.setattr(workers, "IngestWorkers", InProcessWorkers)
     monkeypatch.setattr(flows, "ingest_raw_file", flows.ingest_raw_file.with_options(retry_delay_seconds=0))
     with pytest.raises(UserError, match="1 raw file"):
         pipeline.run(settings)

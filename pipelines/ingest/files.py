@@ -39,11 +39,25 @@ class IngestReport:
     problems: list[str]
 
 
-def ingest_raw(settings: Settings) -> IngestReport:
-    """Ingest every new or changed raw file of every kind, then record them in the ledger."""
+def ingest_raw(settings: Settings, processes: int = 0) -> IngestReport:
+    """Ingest every new or changed raw file of every kind, then record them in the ledger.
+
+    With `processes`, that many worker processes read the files (pipelines/ingest/workers.py);
+    otherwise this process reads them one after the other.
+    """
     raw_files = discover(settings)
     key = load_key(settings)
-    recorded = record(settings, [ingest_file(settings, key, raw_file) for raw_file in raw_files])
+    if processes and raw_files:
+        from pipelines.ingest.workers import IngestWorkers
+
+        workers = IngestWorkers(processes)
+        try:
+            results = [future.result() for future in [workers.submit(settings, key, raw) for raw in raw_files]]
+        finally:
+            workers.close()
+    else:
+        results = [ingest_file(settings, key, raw_file) for raw_file in raw_files]
+    recorded = record(settings, results)
     return IngestReport(files=recorded, problems=[result.problem for result in recorded if result.problem])
 
 

@@ -1,0 +1,91 @@
+"""Worker processes that read raw files: the same parts as in-process reading, and none outlives its run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from ingest_fixtures import settings_for, warehouse_files, write_raw
+from pipelines.ingest import ingest_raw, read_ledger
+from run_fixtures import log_lines, write_directory
+
+DAYS = (dt.date(2020, 3, 23), dt.date(2020, 3, 24), dt.date(2020, 3, 25))
+
+
+def write_files(tmp_path: Path, name: str) -> object:
+    settings = settings_for(tmp_path / name)
+    for day in DAYS:
+        lines = log_lines(day, page_views=40, rejects=2, undated_rejects=1)
+        write_raw(settings, f"logs/access.log-{day:%Y%m%d}.gz", lines, compress=True)
+    write_directory(settings.raw_dir)
+    return settings
+
+
+def test_files_read_by_worker_processes_give_the_same_parts_and_ledger(tmp_path: Path) -> None:
+    here, workers = write_files(tmp_path, "here"), write_files(tmp_path, "workers")
+
+    in_process = ingest_raw(here)
+    by_workers = ingest_raw(workers, processes=2)
+
+    assert in_process.problems == by_workers.problems == []
+    parts = {path: content for path, content in warehouse_files(here).items() if path.endswith(".parquet")}
+    assert len(parts) == 3 + 3 + 1 + 1  # a day of lines per log, rejects per log, the directory, the ledger
+    assert {path: content for path, content in warehouse_files(workers).items() if path.endswith(".parquet")}.keys() \
+        == parts.keys()
+    columns = ["path", "file_id", "status", "lines_read", "lines_accepted", "lines_rejected"]
+    assert read_ledger(workers).select(columns).sort("path").rows() == read_ledger(here).select(columns).sort(
+        "path"
+    ).rows()
+    assert read_ledger(workers)["lines_read"].sum() == 3 * (40 + 3) + 3
+
+
+WORKER_OF_A_KILLED_RUN = """
+import sys
+from pathlib import Path
+
+from pipelines.ingest import RawFile
+from pipelines.ingest.workers import IngestWorkers
+from pipelines.settings import Settings
+
+workers = IngestWorkers(1)
+workers.submit(Settings(data_dir=Path(sys.argv[1]), pseudonym_key="test"), b"test", RawFile("logs/slow.log", "logs", 0, 0))
+print("submitted", flush=True)
+workers.close()
+"""
+
+
+def test_a_worker_stops_when_the_run_that_started_it_is_killed(tmp_path: Path) -> None:
+    slow = tmp_path / "data" / "raw" / "logs" / "slow.log"
+    slow.parent.mkdir(parents=True)
+    os.mkfifo(slow)  # a raw file whose content never comes: its worker waits, reading it
+    run = subprocess.Popen(
+        [sys.executable, "-c", WORKER_OF_A_KILLED_RUN, str(tmp_path / "data")], stdout=subprocess.PIPE, text=True
+    )
+    assert run.stdout is not None and run.stdout.readline().strip() == "submitted"
+    worker = _worker_of(run.pid)
+    try:
+        time.sleep(1)  # the worker is now blocked opening the file
+        assert worker.is_running()
+        run.kill()
+        run.wait()
+        worker.wait(timeout=5)  # raises psutil.TimeoutExpired if it outlived the run
+    finally:
+        run.kill()
+        if worker.is_running():
+            worker.kill()
+
+
+def _worker_of(pid: int) -> psutil.Process:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        workers = [child for child in psutil.Process(pid).children() if "spawn_main" in " ".join(child.cmdline())]
+        if workers:
+            return workers[0]
+        time.sleep(0.05)
+    raise AssertionError("no worker process started")
