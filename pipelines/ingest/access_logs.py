@@ -33,6 +33,7 @@ escapes in the referrer and user agent are read back as `"`.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import threading
 from collections import deque
@@ -483,8 +484,16 @@ def parse_chunk(
 
 def _write_chunk(parts: PartWriter, chunk: ParsedChunk, counts: LineCounts) -> LineCounts:
     """Append a parsed chunk to the file's parts (accepted lines by local day); returns the running counts."""
-    for (day,), rows in chunk.accepted.partition_by("local_day", as_dict=True, maintain_order=True).items():
+    for day, rows in _by_day(chunk.accepted):
         parts.write(f"access_log/day={day.isoformat()}", rows, ACCESS_LOG_SCHEMA, **ACCESS_LOG_PARQUET)
     if chunk.rejects.height:
         parts.write("log_rejects", chunk.rejects, LOG_REJECTS_SCHEMA)
     return counts.add(chunk.physical, chunk.accepted.height, chunk.rejects.height)
+
+
+def _by_day(accepted: pl.DataFrame) -> list[tuple[dt.date, pl.DataFrame]]:
+    """Accepted lines by local day, in order; a chunk of a single day (most are) is not copied."""
+    days = accepted["local_day"]
+    if days.len() and days.n_unique() == 1:
+        return [(days[0], accepted)]
+    return [(day, rows) for (day,), rows in accepted.partition_by("local_day", as_dict=True, maintain_order=True).items()]
