@@ -53,9 +53,17 @@ class HeadStart:
         }
 
     def take(self, raw_file: object) -> object | None:
-        """The result of this raw file (waiting for it), if it was begun here and not taken yet."""
+        """The result of this raw file (waiting for it), if it was begun here and not taken yet.
+
+        Once every result is taken, the workers stop: the models are then built without them in memory.
+        """
         future = self._begun.pop(raw_file, None)
-        return None if future is None else future.result()
+        if future is None:
+            return None
+        result = future.result()
+        if not self._begun:
+            self.close()
+        return result
 
     def close(self) -> None:
         """Stop reading: files not begun are dropped, files being read are finished (their parts are cleared next run)."""
