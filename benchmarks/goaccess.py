@@ -12,8 +12,9 @@ reused), then times, in alternating order and each in a fresh child process:
 - `zcat -f <every log file> | goaccess --log-format=COMBINED -o report.html -` (GoAccess 1.7 does
   not read gzip files itself; its manual pipes them through zcat).
 
-Prints the median wall time of each, lines per second, the peak resident memory (the largest
-process of the child's tree, from getrusage(RUSAGE_CHILDREN) in a fresh measuring process), the
+Prints the median wall time of each, lines per second, the peak resident memory (of the largest
+process of the child's tree, from getrusage(RUSAGE_CHILDREN) in a fresh measuring process, and
+of all its processes together: the sum of their PSS, sampled from /proc every 50 ms), the
 load of the machine, and the ratio to GoAccess. The demo's duplicate file (a copy under
 another name) is given to both: ent-analytics skips it by content, GoAccess reads it again.
 """
@@ -62,20 +63,55 @@ def generate(work: Path, lines: int, seed: int) -> dict:
     return json.loads(truth_path.read_text(encoding="utf-8"))
 
 
+# Runs in a fresh measuring process: the command's wall and CPU seconds, the peak RSS of its largest
+# process (getrusage), and the peak memory of its whole tree, sampled every 50 ms from /proc: the sum of
+# each process's proportional set size (PSS), which counts pages shared by processes once in all.
+PROBE = """
+import json, os, resource, subprocess, sys, threading, time
+
+def tree(pid):
+    pids, todo = [], [pid]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except OSError:
+            pass
+    return pids
+
+def pss(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:")) * 1024
+    except (OSError, StopIteration):
+        return 0
+
+command = json.loads(sys.argv[1])
+started = time.perf_counter()
+child = subprocess.Popen(command, shell=isinstance(command, str), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+peak = [0]
+
+def sample():
+    while child.poll() is None:
+        peak[0] = max(peak[0], sum(pss(pid) for pid in tree(child.pid)))
+        time.sleep(0.05)
+
+threading.Thread(target=sample, daemon=True).start()
+stderr = child.communicate()[1]
+wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
+                  "tree_mib": peak[0] / 2**20, "status": child.returncode,
+                  "stderr": stderr.decode(errors="replace")[-2000:]}))
+"""
+
+
 def measured(command: list[str] | str, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict:
-    """Run a command in a fresh measuring process: wall seconds, CPU seconds, peak RSS (MiB) of its tree."""
-    probe = (
-        "import json, resource, subprocess, sys, time\n"
-        "command = json.loads(sys.argv[1])\n"
-        "started = time.perf_counter()\n"
-        "done = subprocess.run(command, shell=isinstance(command, str), stdout=subprocess.DEVNULL,"
-        " stderr=subprocess.PIPE)\n"
-        "wall = time.perf_counter() - started\n"
-        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print(json.dumps({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime,"
-        " 'rss_mib': usage.ru_maxrss / 1024, 'status': done.returncode,"
-        " 'stderr': done.stderr.decode(errors='replace')[-2000:]}))\n"
-    )
+    """Run a command in a fresh measuring process: wall seconds, CPU seconds, peak RSS (MiB), largest process and tree."""
+    probe = PROBE
     result = subprocess.run(
         [PYTHON, "-c", probe, json.dumps(command)], env=env, cwd=cwd, capture_output=True, text=True, check=True
     )
@@ -157,6 +193,7 @@ def summary(name: str, runs: list[dict], lines: int) -> dict:
         "lines": lines,
         "lines_per_second": round(lines / wall),
         "peak_rss_mib": round(max(run["rss_mib"] for run in runs)),
+        "peak_tree_mib": round(max(run["tree_mib"] for run in runs)),
     }
 
 
@@ -179,7 +216,7 @@ def run_rounds(work: Path, runs: int, goaccess: str | None, direct: bool) -> dic
             else:
                 continue
             latest = results[name][-1]
-            print(f"run {run + 1} {name}: {latest['wall']:.1f} s, {latest['rss_mib']:.0f} MiB", flush=True)
+            print(f"run {run + 1} {name}: {latest['wall']:.1f} s, {latest['rss_mib']:.0f} MiB (all processes {latest['tree_mib']:.0f} MiB)", flush=True)
     return results
 
 
