@@ -491,17 +491,48 @@ def _mutations(lines: list[str], count: int) -> list[str]:
     return mutated
 
 
-def test_the_quick_cut_of_everyday_lines_equals_the_full_expression() -> None:
+def _careful(lines: list[str]) -> pl.DataFrame:
+    """Every line parsed by the full expression alone, as the careful path does."""
+    frame = pl.DataFrame({"text": lines}).select(
+        pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line_number"), "text", pl.lit(True).alias("utf8")
+    )
+    return access_logs.parse_lines(frame, "Europe/Paris").sort("line_number")
+
+
+def test_the_cut_of_everyday_lines_equals_the_full_expression() -> None:
     real = [line for line in FIXTURE_LOG.read_text().splitlines() if line.strip()]
     common = '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET /a?b=1 HTTP/1.0" 304 -'
     lines = [COMBINED, common, *real, *[case for case, _day in MALFORMED.values()]]
     lines += _mutations(lines, 4000)
-    frame = pl.DataFrame({"text": lines}).select(
-        pl.int_range(1, len(lines) + 1, dtype=pl.Int64).alias("line_number"), "text", pl.lit(True).alias("utf8")
-    )
-    quick = access_logs.parse_lines(frame, "Europe/Paris").sort("line_number")
-    full = access_logs._typed_fields(access_logs._matched_fields(frame), "Europe/Paris").sort("line_number")
-    assert quick.height == full.height == len(lines)
-    plain = frame["text"].str.contains(access_logs.PLAIN_LINE_PATTERN).sum()
-    assert 3000 < plain < quick.height  # both paths are exercised
-    assert quick.select(full.columns).to_dicts() == full.to_dicts()
+    lines = [line for line in lines if "\n" not in line and "\r" not in line]
+    chunk = "".join(line + "\n" for line in lines).encode()
+
+    cut_lines, quick = access_logs.parse_text(chunk, 1, "Europe/Paris")
+
+    assert cut_lines["text"].to_list() == lines
+    everyday = [re.fullmatch(access_logs.PLAIN_LINE_PATTERN, line) is not None for line in lines]
+    assert 3000 < sum(everyday) < len(lines)  # both paths are exercised
+    careful = _careful(lines)
+    assert quick.height == careful.height == len(lines)
+    assert quick.sort("line_number").select(careful.columns).to_dicts() == careful.to_dicts()
+
+
+def test_a_chunk_that_is_not_utf8_is_read_whole_by_the_careful_path() -> None:
+    latin1 = '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET /caf\xe9 HTTP/1.1" 200 5 "-" "-"'.encode("latin-1")
+    chunk = (COMBINED + "\r\n").encode() + latin1 + b"\n\n" + COMBINED.encode()
+
+    lines, parsed = access_logs.parse_text(chunk, 7, "Europe/Paris")
+
+    assert lines["line_number"].to_list() == [7, 8, 9, 10]
+    assert lines["utf8"].to_list() == [True, False, True, True]
+    assert parsed.sort("line_number")["reason"].to_list() == [None, "not UTF-8", None]  # the blank line is neither
+
+
+def test_line_ends_blank_lines_and_an_unterminated_last_line_are_cut_like_the_careful_path() -> None:
+    common = '192.0.2.10 - - [16/Mar/2020:08:15:02 +0100] "GET / HTTP/1.1" 200 -'
+    chunk = (COMBINED + "\r\n\n   \n" + common + "\r\r\n" + COMBINED).encode()
+
+    lines, parsed = access_logs.parse_text(chunk, 1, "Europe/Paris")
+
+    assert lines["text"].to_list() == [COMBINED, "", "   ", common + "\r", COMBINED]
+    assert parsed.sort("line_number").to_dicts() == _careful(lines["text"].to_list()).to_dicts()

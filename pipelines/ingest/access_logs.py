@@ -5,11 +5,11 @@ user agent); quoted fields nginx may append after the user agent are ignored:
 
     $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"
 
-A file is read in chunks of whole lines, each parsed at once with polars (never a Python
-loop per line): the everyday line is cut into its fields by a regular expression that can
-match it one way only (PLAIN_LINE_PATTERN), which is quick; any other line goes through
-the full expression. Paths, referrers, agents and visitors repeat a lot, so masking and
-hashing look at each distinct value once. A line is blank (only white space: neither
+A file is read in chunks of whole lines, each parsed at once (never a Python loop per line):
+the everyday line, the one PLAIN_LINE_PATTERN matches, is cut into its fields by a small C
+extension (`_log_lines`) that returns them as views of the chunk's bytes; any other line goes
+through the full expression, in polars. Paths, referrers, agents and visitors repeat a lot, so
+masking and hashing look at each distinct value once. A line is blank (only white space: neither
 accepted nor rejected, though it counts in line numbers), accepted, or rejected with the
 first of these reasons that applies:
 
@@ -42,10 +42,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.ingest import _log_lines
 from pipelines.ingest.parts import PartWriter
 from pipelines.ingest.raw_files import Fingerprint, read_line_chunks
 from pipelines.pseudonym import anonymous_keys, user_keys
@@ -71,15 +73,20 @@ LINE_FIELDS = ("remote_addr", "remote_user", "time_local", "request", "status", 
 REQUEST_PATTERN = r"^([A-Z][A-Z_-]*) (.+?)(?: (HTTP/[0-9]+(?:\.[0-9]+)?))?$"
 TIME_PATTERN = r"^[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}$"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
-TIME_WIDTH = len("29/Mar/2020:03:05:00 +0200")
 # The everyday line: well-formed time, `METHOD target HTTP/x.y`, no quote nor backslash inside a field,
 # nothing after the agent. Each field ends at a character its class excludes, so the expression matches one way
-# only: checking it is cheap, and its fields are cut at the quotes and spaces it fixes (_plain_fields).
+# only, and a walk over the line's bytes gives its fields (the C extension _log_lines).
 PLAIN_LINE_PATTERN = (
     r'^([^ "\\]+) [^ "\\]+ ([^ "\\]+) \[(' + TIME_PATTERN[1:-1] + r')\] '
     r'"([A-Z][A-Z_-]*) ([^ "\\]+) (HTTP/[0-9]+(?:\.[0-9]+)?)" '
     r'([0-9]{3}) (-|[0-9]{1,18})(?: "([^"\\]*)" "([^"\\]*)")?$'
 )
+# The fields `_log_lines.cut` gives for an everyday line, in its order, and the size of an Arrow string view.
+_CUT_FIELDS = (
+    "remote_addr", "remote_user", "time_local", "method", "target", "protocol", "status", "size", "referrer",
+    "user_agent",
+)  # fmt: skip
+_VIEW_BYTES = 16
 # A time found anywhere in a rejected line, to give the reject its day when one can be read.
 ANY_TIME_PATTERN = r"\[([0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4})\]"
 
@@ -202,41 +209,51 @@ def _split_lines_lossy(chunk: bytes) -> tuple[pl.Series, pl.Series]:
 
 
 def parse_lines(lines: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """Split every non-blank line into fields and type them; `reason` is null for a good line."""
-    plain = lines.select(pl.col("text").str.contains(PLAIN_LINE_PATTERN))["text"]
-    if plain.all():  # the everyday chunk: no copy of its lines to set the others apart
-        return _typed_fields(_plain_fields(lines), timezone, plain=True)
-    # A plain line is never blank: only the others are looked at for white space alone.
-    others = lines.filter(~plain).filter(pl.col("text").str.contains(r"\S"))
-    typed = _typed_fields(_plain_fields(lines.filter(plain)), timezone, plain=True)
-    return pl.concat([typed, _typed_fields(_matched_fields(others), timezone)]) if others.height else typed
+    """Split every non-blank line into fields by the full expression and type them; `reason` is null for a good line.
 
-
-def _plain_fields(lines: pl.DataFrame) -> pl.DataFrame:
-    """The fields of lines that PLAIN_LINE_PATTERN matches, cut where its separators are.
-
-    The pattern allows no quote inside a field, no space inside the first fields and the
-    request's parts, and a time of fixed width: so plain cuts at quotes and spaces give its
-    captures exactly, for a fraction of what capturing costs.
+    The careful path: for the lines that are not everyday ones, and for chunks that are not
+    valid UTF-8 (see parse_text for the everyday path).
     """
-    quoted = ["head", "request", "status_size", "referrer", "between", "user_agent"]
-    head, request = ["remote_addr", "ident", "remote_user", "time"], ["method", "target", "protocol"]
-    cut = (
-        lines.with_columns(pl.col("text").str.split_exact('"', 5).struct.rename_fields(quoted).alias("quoted"))
-        .unnest("quoted")
-        .with_columns(
-            pl.col("head").str.splitn(" ", 4).struct.rename_fields(head),
-            pl.col("request").str.splitn(" ", 3).struct.rename_fields(request),
-        )
-        .unnest("head", "request")
-    )
-    status_size = pl.col("status_size")  # ` 200 5472 `, without its last space in the common format
-    return cut.select(
-        "line_number", "text", "utf8", "remote_addr", "remote_user",
-        pl.col("time").str.slice(1, TIME_WIDTH).alias("time_local"), "method", "target", "protocol",
-        status_size.str.slice(1, 3).alias("status"), status_size.str.slice(5).str.strip_suffix(" ").alias("size"),
-        "referrer", "user_agent",
+    others = lines.filter(pl.col("text").str.contains(r"\S"))
+    return _typed_fields(_matched_fields(others), timezone)
+
+
+def parse_text(chunk: bytes, first_line: int, timezone: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The lines of a chunk (as split_lines) and their parsed fields (as parse_lines gives them).
+
+    Everyday lines are cut by the C extension `_log_lines` into views of the chunk (no copy of
+    their bytes) and typed as lines PLAIN_LINE_PATTERN proved well formed; the other lines, and
+    every line of a chunk that is not valid UTF-8, go through the full expression.
+    """
+    cut = _log_lines.cut(chunk)
+    if cut is None:
+        lines = split_lines(chunk, first_line)
+        return lines, parse_lines(lines, timezone)
+    count, line_views, plain_bytes, combined_bytes, field_views = cut
+    content = pa.py_buffer(chunk)
+
+    def views(buffer: bytes | pa.Buffer, validity: pa.Buffer | None = None) -> pl.Series:
+        return pl.from_arrow(pa.Array.from_buffers(pa.string_view(), count, [validity, pa.py_buffer(buffer), content]))
+
+    lines = pl.DataFrame({"text": views(line_views)}).select(
+        pl.int_range(first_line, first_line + count, dtype=pl.Int64).alias("line_number"), "text",
+        pl.lit(True).alias("utf8"),
     )  # fmt: skip
+    fields = pa.py_buffer(field_views)
+    size = count * _VIEW_BYTES
+    # Lines of the common format have neither referrer nor agent: null, as the expression leaves them.
+    combined = pa.py_buffer(np.packbits(np.frombuffer(combined_bytes, dtype=np.bool_), bitorder="little"))
+    cut_fields = pl.DataFrame({
+        name: views(fields.slice(index * size, size), combined if name in ("referrer", "user_agent") else None)
+        for index, name in enumerate(_CUT_FIELDS)
+    })  # fmt: skip
+    everyday = lines.hstack(cut_fields)
+    plain = np.frombuffer(plain_bytes, dtype=np.bool_)
+    if plain.all():
+        return lines, _typed_fields(everyday, timezone, plain=True)
+    is_plain = pl.Series(plain)
+    typed = _typed_fields(everyday.filter(is_plain), timezone, plain=True)
+    return lines, pl.concat([typed, parse_lines(lines.filter(~is_plain), timezone)])
 
 
 def _typed_fields(fields: pl.DataFrame, timezone: str, plain: bool = False) -> pl.DataFrame:
@@ -473,10 +490,9 @@ def parse_chunk(
     chunk: bytes, first_line: int, visitors: VisitorKeys, file_id: str, source_file: str, timezone: str
 ) -> ParsedChunk:
     """Accepted lines and rejects of one chunk whose first line has number `first_line`."""
-    lines = split_lines(chunk, first_line)
+    lines, parsed = parse_text(chunk, first_line, timezone)
     if lines.height != physical_lines(chunk):  # line numbers would drift: never let that pass
         raise RuntimeError(f"{source_file}: split {lines.height} lines where there are {physical_lines(chunk)}")
-    parsed = parse_lines(lines, timezone)
     return ParsedChunk(
         lines.height, accepted_lines(parsed, file_id, visitors), rejected_lines(parsed, file_id, source_file, timezone)
     )
