@@ -6,10 +6,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from pipelines.ingest import FileResult
-from pipelines.retention import RetentionReport
+if TYPE_CHECKING:  # both load polars and DuckDB: a run starts Prefect's API before that
+    from pipelines.ingest import FileResult
+    from pipelines.retention import RetentionReport
 
 # Away from a terminal (cron, a Prefect worker), a progress line at most this often.
 QUIET_SECONDS = 5.0
