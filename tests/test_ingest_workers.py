@@ -6,13 +6,15 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import psutil
 
 from ingest_fixtures import settings_for, warehouse_files, write_raw
-from pipelines.ingest import ingest_raw, read_ledger
+from pipelines.ingest import RawFile, ingest_raw, read_ledger
+from pipelines.ingest.workers import IngestWorkers
 from run_fixtures import log_lines, write_directory
 
 DAYS = (dt.date(2020, 3, 23), dt.date(2020, 3, 24), dt.date(2020, 3, 25))
@@ -89,3 +91,26 @@ def _worker_of(pid: int) -> psutil.Process:
             return workers[0]
         time.sleep(0.05)
     raise AssertionError("no worker process started")
+
+
+def test_workers_closed_by_several_threads_at_once_close_once(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    for _ in range(3):
+        workers = IngestWorkers(2)
+        results = [workers.submit(settings, b"test", RawFile(f"logs/missing-{n}.log", "logs", 0, 0)) for n in range(4)]
+        assert all(result.result().problem for result in results)  # missing files: one problem each
+        start, failures = threading.Barrier(8), []
+
+        def close() -> None:
+            start.wait()
+            try:
+                workers.close()
+            except Exception as error:  # noqa: BLE001 - any failure of a concurrent close is the finding
+                failures.append(error)
+
+        threads = [threading.Thread(target=close) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []

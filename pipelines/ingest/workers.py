@@ -36,14 +36,19 @@ class IngestWorkers:
             initializer=_stop_with_parent,
             initargs=(os.getpid(),),
         )
+        self._closing = threading.Lock()
+        self._closed = False
 
     def submit(self, settings: Settings, key: bytes, raw_file: RawFile) -> Future[FileResult]:
         """Begin ingesting one raw file; its result is that of `ingest_file`."""
         return self._pool.submit(ingest_file, settings, key, raw_file)
 
     def close(self) -> None:
-        """Drop the files not begun, finish those being read, and stop the workers."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop the files not begun, finish those being read, and stop the workers; once, whoever asks."""
+        with self._closing:  # the tasks taking the last two results may both ask at once
+            if not self._closed:
+                self._closed = True
+                self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stop_with_parent(parent: int) -> None:
