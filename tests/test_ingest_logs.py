@@ -536,3 +536,18 @@ def test_line_ends_blank_lines_and_an_unterminated_last_line_are_cut_like_the_ca
 
     assert lines["text"].to_list() == [COMBINED, "", "   ", common + "\r", COMBINED]
     assert parsed.sort("line_number").to_dicts() == _careful(lines["text"].to_list()).to_dicts()
+
+
+def test_without_the_c_extension_every_line_gives_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [COMBINED, *[case for case, _day in MALFORMED.values()], *_mutations([COMBINED], 300)]
+    chunk = "".join(line + "\n" for line in lines).encode()
+    with_cut = access_logs.parse_text(chunk, 1, "Europe/Paris")[1].sort("line_number")
+
+    monkeypatch.setattr(access_logs, "_log_lines", None)
+    without = access_logs.parse_text(chunk, 1, "Europe/Paris")[1].sort("line_number")
+
+    assert without.select(with_cut.columns).to_dicts() == with_cut.to_dicts()
+
+
+def test_the_c_extension_is_built() -> None:
+    assert access_logs._log_lines is not None, "pipelines/ingest/_log_lines.c was not compiled: reinstall with a C compiler"

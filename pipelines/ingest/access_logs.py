@@ -47,10 +47,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.ingest import _log_lines
 from pipelines.ingest.parts import PartWriter
 from pipelines.ingest.raw_files import Fingerprint, read_line_chunks
 from pipelines.pseudonym import anonymous_keys, user_keys
+
+try:  # built at install when a C compiler is there (pyproject.toml)
+    from pipelines.ingest import _log_lines
+except ImportError:  # every line goes through the full expression: the same rows, more slowly
+    _log_lines = None
 
 REASONS = (
     "not UTF-8",
@@ -223,9 +227,10 @@ def parse_text(chunk: bytes, first_line: int, timezone: str) -> tuple[pl.DataFra
 
     Everyday lines are cut by the C extension `_log_lines` into views of the chunk (no copy of
     their bytes) and typed as lines PLAIN_LINE_PATTERN proved well formed; the other lines, and
-    every line of a chunk that is not valid UTF-8, go through the full expression.
+    every line of a chunk that is not valid UTF-8 (or of any chunk, without the extension), go
+    through the full expression.
     """
-    cut = _log_lines.cut(chunk)
+    cut = _log_lines.cut(chunk) if _log_lines is not None else None
     if cut is None:
         lines = split_lines(chunk, first_line)
         return lines, parse_lines(lines, timezone)
