@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from functools import partial
@@ -53,14 +54,17 @@ class HeadStart:
         }
 
     def take(self, raw_file: object) -> object | None:
-        """The result of this raw file (waiting for it), if it was begun here and not taken yet.
+        """The result of this raw file (waiting for it), if it was begun here, not taken yet, and its worker lived.
 
         Once every result is taken, the workers stop: the models are then built without them in memory.
         """
         future = self._begun.pop(raw_file, None)
         if future is None:
             return None
-        result = future.result()
+        try:
+            result = future.result()
+        except BrokenProcessPool:  # a worker was killed (out of memory, say): the task reads the file itself
+            result = None
         if not self._begun:
             self.close()
         return result

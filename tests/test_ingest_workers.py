@@ -114,3 +114,19 @@ def test_workers_closed_by_several_threads_at_once_close_once(tmp_path: Path) ->
         for thread in threads:
             thread.join()
         assert failures == []
+
+
+def test_a_file_whose_worker_was_killed_is_left_to_its_task(tmp_path: Path) -> None:
+    from pipelines.pipeline import HeadStart
+
+    settings = settings_for(tmp_path)
+    slow = settings.raw_dir / "logs" / "slow.log"
+    slow.parent.mkdir(parents=True)
+    os.mkfifo(slow)  # its worker waits reading it, until killed (by the out-of-memory killer, say)
+    raw_file = RawFile("logs/slow.log", "logs", 0, 0)
+    head_start = HeadStart(settings, [raw_file])
+    try:
+        _worker_of(os.getpid()).kill()
+        assert head_start.take(raw_file) is None  # the file's task reads it itself
+    finally:
+        head_start.close()
