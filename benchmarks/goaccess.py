@@ -1,12 +1,16 @@
 """End to end against GoAccess: the same demo logs, raw files to dashboards, side by side.
 
     .venv/bin/python benchmarks/goaccess.py [--lines 5000000] [--runs 3] [--work DIR] [--skip-goaccess]
+        [--skip-direct] [--skip-server]
 
 Generates about N log lines with the demo generator (once: a folder already holding them is
 reused), then times, in alternating order and each in a fresh child process:
 
 - `ent-analytics run` on a cold data folder whose `raw/` is the generated one (ingestion,
   models, checks, dashboards, headline; Prefect's local API included);
+- the same command on another cold data folder, its flow reported to a Prefect server already
+  running (`prefect server start`, started once before the rounds and not timed), as scheduled
+  runs have one (docs/scheduling.md);
 - the same working functions called directly, without Prefect (`ingest_raw`, `transform.build`,
   `dashboards.publish`), each stage timed, to show the orchestration's fixed cost;
 - `zcat -f <every log file> | goaccess --log-format=COMBINED -o report.html -` (GoAccess 1.7 does
@@ -26,17 +30,23 @@ import json
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
 PYTHON = sys.executable
 ENT_ANALYTICS = str(Path(sys.executable).with_name("ent-analytics"))
 GOACCESS = "/usr/bin/goaccess"
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+WITH_SERVER = "ent-analytics run, Prefect server running"
 
 
 def ensure_goaccess() -> str:
@@ -138,6 +148,50 @@ def run_ent_analytics(work: Path, env: dict[str, str]) -> dict:
     return outcome
 
 
+@contextmanager
+def prefect_server(work: Path) -> Iterator[str]:
+    """A Prefect server on loopback for the time of the benchmark, as scheduled runs have one; yields its API URL.
+
+    Its start is not timed: it is a service started once, not a cost of each run.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = work / "prefect-server"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with open(home / "server.log", "wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the Prefect server did not start (see {home / 'server.log'})") from None
+                time.sleep(0.5)
+        time.sleep(5)  # its services settle
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def run_with_server(work: Path, env: dict[str, str], url: str) -> dict:
+    """`ent-analytics run` on a cold data folder, its flow reported to a Prefect server already running."""
+    folder = cold_folder(work, "ent-run-server")
+    outcome = measured([ENT_ANALYTICS, "run", "--data-dir", str(folder)], env={**env, "PREFECT_API_URL": url})
+    outcome["headline"] = json.loads((folder / "dashboards" / "headline.json").read_text(encoding="utf-8"))
+    return outcome
+
+
 def run_direct(work: Path, env: dict[str, str]) -> dict:
     """The working functions without Prefect on a cold data folder, each stage timed in the child."""
     folder = cold_folder(work, "ent-direct")
@@ -197,10 +251,12 @@ def summary(name: str, runs: list[dict], lines: int) -> dict:
     }
 
 
-def run_rounds(work: Path, runs: int, goaccess: str | None, direct: bool) -> dict[str, list[dict]]:
+def run_rounds(
+    work: Path, runs: int, goaccess: str | None, direct: bool, server_url: str | None
+) -> dict[str, list[dict]]:
     """Every command `runs` times, in alternating order; the measurements of each command."""
     env = {**os.environ, "ENT_ANALYTICS_PSEUDONYM_KEY": "benchmark"}
-    order = ["ent-analytics run", "working functions", "goaccess"]
+    order = ["ent-analytics run", WITH_SERVER, "working functions", "goaccess"]
     results: dict[str, list[dict]] = {name: [] for name in order}
     for run in range(runs):
         for name in order if run % 2 == 0 else order[::-1]:
@@ -208,8 +264,8 @@ def run_rounds(work: Path, runs: int, goaccess: str | None, direct: bool) -> dic
                 results[name].append(run_goaccess(work, goaccess))
             elif name == "working functions" and direct:
                 results[name].append(run_direct(work, env))
-            elif name == "ent-analytics run":
-                outcome = run_ent_analytics(work, env)
+            elif name in ("ent-analytics run", WITH_SERVER) and (name != WITH_SERVER or server_url):
+                outcome = run_ent_analytics(work, env) if name != WITH_SERVER else run_with_server(work, env, server_url)
                 if outcome.pop("headline").get("page_views") is None:
                     raise SystemExit("the run published no headline figures")
                 results[name].append(outcome)
@@ -250,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="folder for the logs and runs, kept (default: temporary)")
     parser.add_argument("--skip-goaccess", action="store_true", help="time ent-analytics only")
     parser.add_argument("--skip-direct", action="store_true", help="do not time the stages without Prefect")
+    parser.add_argument(
+        "--skip-server", action="store_true", help="do not time runs reporting to a Prefect server already running"
+    )
     parser.add_argument("--stages", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.stages:
@@ -261,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = generate(work, args.lines, args.seed)["quality"]["log_lines_read"]
         goaccess = None if args.skip_goaccess else ensure_goaccess()
         print(f"load before: {os.getloadavg()}", flush=True)
-        results = run_rounds(work, args.runs, goaccess, direct=not args.skip_direct)
+        with nullcontext() if args.skip_server else prefect_server(work) as server_url:
+            results = run_rounds(work, args.runs, goaccess, not args.skip_direct, server_url)
         print(json.dumps(report(work, lines, results, goaccess), indent=2))
     finally:
         if args.work is None:
