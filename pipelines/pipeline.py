@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from functools import partial
@@ -61,10 +60,7 @@ class HeadStart:
         future = self._begun.pop(raw_file, None)
         if future is None:
             return None
-        try:
-            result = future.result()
-        except BrokenProcessPool:  # a worker was killed (out of memory, say): the task reads the file itself
-            result = None
+        result = self._workers.result(future)  # None from a killed worker: the task reads the file itself
         if not self._begun:
             self.close()
         return result

@@ -128,6 +128,8 @@ class InProcessWorkers:
     def submit(self, settings: Settings, key: bytes, raw_file: ingest.RawFile) -> Future:
         return self._pool.submit(lambda: ingest.ingest_file(settings, key, raw_file))
 
+    result = staticmethod(workers.IngestWorkers.result)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 

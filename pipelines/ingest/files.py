@@ -42,8 +42,9 @@ class IngestReport:
 def ingest_raw(settings: Settings, processes: int = 0) -> IngestReport:
     """Ingest every new or changed raw file of every kind, then record them in the ledger.
 
-    With `processes`, that many worker processes read the files (pipelines/ingest/workers.py);
-    otherwise this process reads them one after the other.
+    With `processes`, that many worker processes read the files (pipelines/ingest/workers.py),
+    and this process reads those whose worker was killed; otherwise it reads them all, one after
+    the other.
     """
     raw_files = discover(settings)
     key = load_key(settings)
@@ -52,7 +53,8 @@ def ingest_raw(settings: Settings, processes: int = 0) -> IngestReport:
 
         workers = IngestWorkers(processes)
         try:
-            results = [future.result() for future in [workers.submit(settings, key, raw) for raw in raw_files]]
+            begun = [(raw_file, workers.submit(settings, key, raw_file)) for raw_file in raw_files]
+            results = [workers.result(future) or ingest_file(settings, key, raw_file) for raw_file, future in begun]
         finally:
             workers.close()
     else:

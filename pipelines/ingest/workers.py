@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from pipelines.ingest.files import ingest_file
 from pipelines.ingest.raw_files import FileResult, RawFile
@@ -42,6 +43,14 @@ class IngestWorkers:
     def submit(self, settings: Settings, key: bytes, raw_file: RawFile) -> Future[FileResult]:
         """Begin ingesting one raw file; its result is that of `ingest_file`."""
         return self._pool.submit(ingest_file, settings, key, raw_file)
+
+    @staticmethod
+    def result(future: Future[FileResult]) -> FileResult | None:
+        """A file's result, waiting for it; None when its worker was killed (out of memory, say): read it here then."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return None
 
     def close(self) -> None:
         """Drop the files not begun, finish those being read, and stop the workers; once, whoever asks."""
