@@ -39,8 +39,8 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -107,9 +107,9 @@ ADDRESS_PATTERN = rf"^(?:{_IPV4}|{_IPV6})$"
 # IPv6 first: its embedded IPv4 form is masked whole.
 ADDRESS_ANYWHERE = rf"(?:{_IPV6}|\b{_IPV4}\b)"
 IP_MASK = "<ip>"
+USER_MASK = "<user>"
 # A text column, as an expression or as values.
 Text = TypeVar("Text", pl.Expr, pl.Series)
-USER_MASK = "<user>"
 LOG_LINE_START = r"^[^ ]+ [^ ]+ [^ ]+ \["
 # Visitors (logins, and (address, agent) pairs) whose keyed hash is kept in memory for the next chunks and files.
 KNOWN_VALUES = 100_000
