@@ -5,9 +5,9 @@ files, ingest them (one task per file, on a Dask cluster when one is given), rec
 build and check the models, publish the dashboards and headline files, apply retention.
 The working functions it calls are plain and know nothing of Prefect.
 
-Without PREFECT_API_URL, a run has Prefect's API served by a child process on a free loopback
-port for its duration (`pipelines.prefect_api`): it boots on the other core while the run
-imports Prefect, never competes for this process's GIL, and dies with the run, even killed.
+Without PREFECT_API_URL, a run has Prefect's API served by a thread of its own process on a
+free loopback port for its duration (`pipelines.prefect_api`): Prefect is imported once, and
+the API ends with the run, even killed.
 """
 
 from __future__ import annotations
@@ -250,8 +250,8 @@ def summarise(settings: Settings, started: float, files: list[FileResult], built
 def prefect_api(local: LocalPrefectAPI | None = None) -> Iterator[LocalPrefectAPI | None]:
     """The Prefect API for runs inside this block: PREFECT_API_URL when set, else a local one.
 
-    The local API is served by a child process (`pipelines.prefect_api`), started here unless
-    the caller started it earlier: it boots on the other core while the run goes on.
+    The local API is served by a thread (`pipelines.prefect_api`), started here unless the
+    caller started it earlier.
     """
     if PREFECT_API_URL.value():
         if local is not None:
@@ -259,6 +259,7 @@ def prefect_api(local: LocalPrefectAPI | None = None) -> Iterator[LocalPrefectAP
         yield None
         return
     api = local or start_local_api()  # PREFECT_API_URL is unset here, so it starts one
+    api.wait_for_imports()  # before this thread imports more of Prefect
     try:
         with temporary_settings(updates={PREFECT_API_URL: api.url}):
             try:

@@ -84,10 +84,10 @@ def _flows(
 ) -> Iterator[tuple[ModuleType, LocalPrefectAPI | None, HeadStart]]:
     """pipelines.flows, the run's local Prefect API and its head start, in the order that saves time.
 
-    The API's child process starts first and boots on the other core while `before` runs (the
-    demo writes its data then); the warehouse is taken and, unless ingestion goes to a Dask
-    cluster (`head_start` false), the new raw files begin to be read; only then is Prefect
-    imported in this process.
+    The API's thread starts first and imports Prefect's server while `before` runs (the demo
+    writes its data then); the warehouse is taken and, unless ingestion goes to a Dask cluster
+    (`head_start` false), worker processes begin to read the new raw files; flows are imported
+    once that thread has imported Prefect.
     """
     configure_prefect(settings.data_dir)
     with ExitStack() as stack:
@@ -98,6 +98,8 @@ def _flows(
             before()
         stack.enter_context(warehouse_lock(settings))
         begun = stack.enter_context(closing(HeadStart(settings, None if head_start else [])))
+        if api is not None:
+            api.wait_for_imports()  # Prefect's modules, imported by the API's thread
         from pipelines import flows
 
         with flows.prefect_api(api) as api:

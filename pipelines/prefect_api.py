@@ -1,13 +1,14 @@
-"""Prefect's API for a run without a server: served by a child process on a free loopback port.
+"""Prefect's API for a run without a server: served by a thread of the run on a free loopback port.
 
-`LocalPrefectAPI(prefect_home).start()` opens the listening socket, then starts
-`python -m pipelines.prefect_api FD` with that socket and a pipe on its standard input,
-and returns at once: the child imports Prefect's server and opens its database on the
-other core while the run imports Prefect and reads its raw files. The child says `ready`,
-or `error <one line>`, on its standard output. It stops when its standard input closes,
-which happens when the run ends however it ends (kill -9 included): no server is left behind.
+`LocalPrefectAPI(prefect_home).start()` opens the listening socket and starts the thread that
+imports Prefect's server, opens its database and serves; it returns at once, and the run's
+worker processes read the raw files meanwhile. Prefect is imported once, by that thread: the
+run waits for `wait_for_imports()` before importing Prefect's client, since two threads
+importing the same modules at once may each see the other's half made.
 
-Nothing here imports Prefect in the run's process; the child does, and only the child.
+The API lives and dies with the run's process, however it ends (kill -9 included): no server
+is left behind. Its warnings and errors go to PREFECT_HOME/local-api.log; when it cannot start,
+`wait` says why in one line.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import select
 import shutil
 import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -31,90 +28,109 @@ from pipelines.errors import UserError
 
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
-READY, ERROR = "ready", "error"
-CHILD_ENVIRONMENT = {
-    # a server later started on the same home registers Prefect's block types itself; nor does
-    # the child import every installed Prefect collection to see whether they changed
-    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
-    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-    # the child's log file keeps the server's warnings and errors
-    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
-}
 LOG_NAME = "local-api.log"
+SERVER_LOGGERS = ("prefect.server", "uvicorn", "fastapi")
 
 
 class LocalPrefectAPI:
-    """Prefect's API served by a child process for as long as this run lasts."""
+    """Prefect's API served by a thread of this process for as long as this run lasts."""
 
     def __init__(self, prefect_home: Path) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
+        self._socket.listen(128)  # clients may connect at once: they are answered once it serves
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/api"
         self.log_path = prefect_home / LOG_NAME
-        self._child: subprocess.Popen[bytes] | None = None
-        self._answer = b""
-        self._ready = False
-        self.pid: int | None = None  # of the child serving the API
+        self._imported = threading.Event()
+        self._answered = threading.Event()  # serving, or failed to
+        self._server: object | None = None
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopping = False
 
     def start(self) -> LocalPrefectAPI:
-        """Start the child serving the API; returns at once."""
+        """Start the thread serving the API; returns at once."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        environment = {**os.environ, **CHILD_ENVIRONMENT}
-        environment.pop("PREFECT_API_URL", None)
-        with open(self.log_path, "wb") as log:
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "pipelines.prefect_api", str(self._socket.fileno())],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                pass_fds=(self._socket.fileno(),), env=environment,
-            )
-        self.pid = self._child.pid
-        self._socket.close()  # the child holds it now
+        self._thread = threading.Thread(target=self._serve, name="local Prefect API", daemon=True)
+        self._thread.start()
         return self
 
+    def wait_for_imports(self) -> None:
+        """Block until the thread has imported Prefect's server (or failed to)."""
+        self._imported.wait()
+
     def wait(self) -> str:
-        """Block until the API answers; returns its URL. A child that cannot serve raises UserError."""
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._ready:
-            if time.monotonic() > deadline:
-                raise UserError(f"the local Prefect API did not start within {START_TIMEOUT_SECONDS} s")
-            self._read_answer(deadline - time.monotonic())
+        """Block until the API answers; returns its URL. An API that cannot serve raises UserError."""
+        if not self._answered.wait(START_TIMEOUT_SECONDS):
+            raise UserError(f"the local Prefect API did not start within {START_TIMEOUT_SECONDS} s")
+        if self._error is not None:
+            raise UserError(f"the local Prefect API could not start: {self._error}")
         return self.url
 
-    def _read_answer(self, timeout: float) -> None:
-        """Read what the child said so far; its first line is `ready` or `error <why>`."""
-        assert self._child is not None and self._child.stdout is not None
-        readable, _, _ = select.select([self._child.stdout], [], [], max(timeout, 0))
-        if not readable:
-            return
-        chunk = os.read(self._child.stdout.fileno(), 4096)
-        self._answer += chunk
-        line = self._answer.decode(errors="replace").partition("\n")[0].strip()
-        if line == READY:
-            self._ready = True
-        elif "\n" in self._answer.decode(errors="replace") or not chunk:
-            why = line.removeprefix(ERROR).strip() or f"it stopped without a reason (see {self.log_path})"
-            raise UserError(f"the local Prefect API could not start: {why}")
-
     def stop(self) -> None:
-        """Close the child's standard input, which stops it, and wait for it to finish writing."""
-        if self._child is None:
-            return
-        if self._child.stdin is not None:
-            self._child.stdin.close()
-        try:
-            self._child.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-        if self._child.stdout is not None:
-            self._child.stdout.close()
-        self._child = None
+        """Stop serving, once what was asked is answered and the database closed.
+
+        An API still starting is not waited for: its thread sees the stop before serving.
+        """
+        with self._lock:
+            self._stopping = True
+            server = self._server
+        if server is not None:
+            server.should_exit = True  # type: ignore[attr-defined]
+            if self._thread is not None:
+                self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._socket.close()
 
     @property
     def ready(self) -> bool:
         """Whether the API answered."""
-        return self._ready
+        return self._answered.is_set() and self._error is None
+
+    def _serve(self) -> None:
+        try:
+            self._error = self._serve_until_stopped()
+        except Exception as error:  # reported by `wait`, in one line
+            self._error = f"{type(error).__name__}: {error}"
+        finally:
+            self._imported.set()
+            self._answered.set()
+
+    def _serve_until_stopped(self) -> str | None:
+        """Serve on the socket until stopped; returns why it could not start, if it could not."""
+        try:
+            import uvicorn
+            from prefect.server.api.server import create_app
+
+            from prefect.settings import PREFECT_API_DATABASE_MIGRATE_ON_START, temporary_settings
+        finally:
+            self._imported.set()
+
+        copied, when_serving = _start_from_template(_sqlite_database())
+        app = create_app(ephemeral=True, ignore_cache=True)  # sets Prefect's logging up: the handlers come after
+        errors = _FirstError()
+        with _server_logs(self.log_path, errors):
+            config = uvicorn.Config(app, log_level="error", log_config=None, lifespan="on")
+            server = _server_calling(self._serving(when_serving), config)
+            with self._lock:
+                if self._stopping:
+                    return None
+                self._server = server
+            try:
+                with temporary_settings(updates={PREFECT_API_DATABASE_MIGRATE_ON_START: not copied}):
+                    server.run(sockets=[self._socket])
+            except SystemExit:  # uvicorn's way of saying that the app did not start; the reason was logged
+                pass
+            except Exception as error:
+                return errors.error or f"{type(error).__name__}: {error}"
+        return None if server.started else errors.error or f"no reason given (see {self.log_path})"
+
+    def _serving(self, then: Callable[[], None]) -> Callable[[], None]:
+        def serving() -> None:
+            self._answered.set()
+            then()
+
+        return serving
 
 
 def start_local_api() -> LocalPrefectAPI | None:
@@ -124,7 +140,18 @@ def start_local_api() -> LocalPrefectAPI | None:
     return LocalPrefectAPI(Path(os.environ["PREFECT_HOME"]).expanduser()).start()
 
 
-# --- In the child ----------------------------------------------------------------------------
+def _server_calling(serving: Callable[[], None], config: object) -> object:
+    """A uvicorn server that calls `serving` once it accepts connections."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                serving()
+
+    return Server(config)
+
 
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")
 
@@ -145,26 +172,23 @@ class _FirstError(logging.Handler):
             self.error = (named or text.strip().splitlines())[-1]
 
 
-def _say(line: str) -> None:
-    os.write(sys.stdout.fileno(), (line + "\n").encode())
-
-
-def _stop_when_the_run_ends(server_box: list) -> None:
-    """Read standard input to its end (the run closed it, or died); then stop serving, quickly."""
-    sys.stdin.buffer.read()
-    if server_box:
-        server_box[0].should_exit = True
-        time.sleep(STOP_TIMEOUT_SECONDS / 2)  # time to write what it holds; then leave regardless
-    os._exit(0)
-
-
-def _say_when_started(server: object, after: Callable[[], None]) -> None:
-    while not getattr(server, "started", False):
-        if getattr(server, "should_exit", False):
-            return
-        time.sleep(0.01)
-    _say(READY)
-    after()
+@contextmanager
+def _server_logs(path: Path, errors: _FirstError) -> Iterator[None]:
+    """The server's warnings and errors in its log file, and its first error kept, while it serves."""
+    to_file = logging.FileHandler(path, delay=True)
+    to_file.setLevel(logging.WARNING)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in SERVER_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(to_file)
+        logger.addHandler(errors)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(to_file)
+            logger.removeHandler(errors)
+        to_file.close()
 
 
 def _sqlite_database() -> Path | None:
@@ -211,46 +235,3 @@ def _keep_as_template(database: Path, template: Path) -> None:
     with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(partial_copy)) as copy:
         source.backup(copy)
     os.replace(partial_copy, template)
-
-
-def serve(listening: socket.socket) -> str | None:
-    """Serve Prefect's API on this socket until told to stop; returns why it could not start, if it could not."""
-    server_box: list = []
-    threading.Thread(target=_stop_when_the_run_ends, args=(server_box,), daemon=True).start()
-    errors = _FirstError()
-    try:
-        import uvicorn
-        from prefect.server.api.server import create_app
-
-        from prefect.settings import PREFECT_API_DATABASE_MIGRATE_ON_START, temporary_settings
-
-        copied, when_serving = _start_from_template(_sqlite_database())
-        app = create_app(ephemeral=True, ignore_cache=True)  # sets logging up: the handler comes after
-        logging.getLogger("uvicorn.error").addHandler(errors)
-        # log_config=None: uvicorn logs through Prefect's logging set-up, to this child's log file.
-        server = uvicorn.Server(uvicorn.Config(app, log_level="error", log_config=None, lifespan="on"))
-        server_box.append(server)
-        threading.Thread(target=_say_when_started, args=(server, when_serving), daemon=True).start()
-        with temporary_settings(updates={PREFECT_API_DATABASE_MIGRATE_ON_START: not copied}):
-            server.run(sockets=[listening])
-        started = server.started
-    except SystemExit:  # uvicorn's way of saying that the app did not start; the reason was logged
-        started = False
-    except Exception as error:  # reported to the run in one line
-        return errors.error or f"{type(error).__name__}: {error}"
-    return None if started else errors.error or "no reason given"
-
-
-def main(argv: list[str]) -> int:
-    """The child's entry point: serve on the inherited socket whose descriptor is argv[0]."""
-    why = serve(socket.socket(fileno=int(argv[0])))
-    if why is not None:
-        _say(f"{ERROR} {why}")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    status = main(sys.argv[1:])
-    sys.stderr.flush()
-    os._exit(status)  # the database is closed: tearing Prefect's modules down would only take a second more

@@ -223,15 +223,17 @@ def test_a_run_killed_during_ingestion_then_started_again_gives_the_same_figures
     command = [str(BIN / "ent-analytics"), "run", "--data-dir"]
 
     run = subprocess.Popen([*command, str(killed)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    server = api_server_of(run)
+    api_port = listening_port_of(run)
     staging = killed / "warehouse" / ".staging"
     while run.poll() is None and not (staging.is_dir() and any(staging.iterdir())):
         time.sleep(0.01)
+    children = psutil.Process(run.pid).children(recursive=True)
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=30)
     assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed during ingestion"
     assert not (killed / "warehouse" / "ent.duckdb").exists()
-    assert gone_within(server, seconds=15), "the run's Prefect API outlived it"
+    assert children and all(gone_within(child, seconds=15) for child in children), "a worker outlived the run"
+    assert not answers(api_port), "the run's Prefect API outlived it"
 
     again = subprocess.run([*command, str(killed)], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
@@ -242,15 +244,21 @@ def test_a_run_killed_during_ingestion_then_started_again_gives_the_same_figures
     assert not staging.exists() or not any(staging.iterdir())
 
 
-def api_server_of(run: subprocess.Popen) -> psutil.Process:
-    """The child process serving a run's local Prefect API (started first thing by the run)."""
+def listening_port_of(run: subprocess.Popen) -> int:
+    """The loopback port of a run's local Prefect API, opened first thing by the run."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for child in psutil.Process(run.pid).children():
-            if "pipelines.prefect_api" in child.cmdline():
-                return child
+        listening = [c for c in psutil.Process(run.pid).net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        if listening:
+            return listening[0].laddr.port
         time.sleep(0.01)
-    raise AssertionError("the run started no process serving its Prefect API")
+    raise AssertionError("the run opened no port for its Prefect API")
+
+
+def answers(port: int) -> bool:
+    """Whether anything accepts connections on this loopback port."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def gone_within(process: psutil.Process, seconds: float) -> bool:
@@ -266,15 +274,17 @@ def gone_within(process: psutil.Process, seconds: float) -> bool:
     return False
 
 
-def test_the_local_api_dies_with_a_run_killed_while_it_starts(settings: Settings, tmp_path: Path) -> None:
+def test_a_run_killed_while_its_api_starts_leaves_nothing_behind(settings: Settings, tmp_path: Path) -> None:
     env = command_env(settings.data_dir, tmp_path / "prefect")
     run = subprocess.Popen([str(BIN / "ent-analytics"), "run", "--data-dir", str(settings.data_dir)],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = api_server_of(run)
-    assert server.status() != psutil.STATUS_ZOMBIE  # still importing Prefect's server
+    api_port = listening_port_of(run)
+    assert not (tmp_path / "prefect" / "prefect.db").exists()  # still importing Prefect's server
+    children = psutil.Process(run.pid).children(recursive=True)
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=30)
-    assert gone_within(server, seconds=15), "the run's Prefect API outlived it"
+    assert all(gone_within(child, seconds=15) for child in children), "a worker outlived the run"
+    assert not answers(api_port), "the run's Prefect API outlived it"
 
 
 def test_a_local_api_that_cannot_start_ends_the_run_with_one_line(settings: Settings, tmp_path: Path) -> None:
