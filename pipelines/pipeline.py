@@ -1,10 +1,9 @@
 """The jobs behind `ent-analytics run` and `ent-analytics demo`: the Prefect flow of pipelines/flows.py.
 
-A run starts Prefect's local API first (a child process that boots on the other core), takes
-the warehouse, and begins reading the new raw files at once in worker processes
-(pipelines/ingest/workers.py); Prefect is imported meanwhile, and the flow's ingestion tasks
-take each file's result as it is ready (a file that was busy is read again by its task's
-retries). Nothing here imports Prefect.
+A run starts its ingestion worker processes (pipelines/ingest/workers.py) and Prefect's local
+API (a thread that imports Prefect's server) first, takes the warehouse, and gives the workers
+the new raw files at once; the flow's ingestion tasks take each file's result as it is ready
+(a file that was busy is read again by its task's retries). Nothing here imports Prefect.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from functools import partial
 from types import ModuleType
 
 from pipelines.errors import UserError
+from pipelines.ingest import workers as ingest_workers
 from pipelines.prefect_api import LocalPrefectAPI, start_local_api
 from pipelines.prefect_env import configure_prefect
 from pipelines.progress import RunSummary, render_summary
@@ -36,18 +36,22 @@ class HeadStart:
     A run begins its new raw files before it imports Prefect (`_flows` below); a flow that was
     given no head start begins its own files the same way (pipelines.flows.ingest_files).
     `raw_files` None means the new raw files of the data folder; with none (ingestion goes to a
-    Dask cluster), nothing is read here.
+    Dask cluster), nothing is read here. `workers` already started are used (or stopped if
+    there is nothing to read).
     """
 
-    def __init__(self, settings: Settings, raw_files: list | None = None) -> None:
+    def __init__(
+        self, settings: Settings, raw_files: list | None = None, workers: ingest_workers.IngestWorkers | None = None
+    ) -> None:
         from pipelines import ingest
-        from pipelines.ingest.workers import IngestWorkers
         from pipelines.pseudonym import load_key
 
         self.settings = run_settings(str(settings.data_dir), None)  # the flow's own: its tasks check it is the same
         raw_files = ingest.discover(self.settings) if raw_files is None else raw_files
         key = load_key(self.settings) if raw_files else b""
-        self._workers = IngestWorkers(INGEST_WORKERS) if raw_files else None
+        if workers is not None and not raw_files:
+            workers.close()
+        self._workers = (workers or ingest_workers.IngestWorkers(INGEST_WORKERS)) if raw_files else None
         self._begun: dict[object, Future] = {
             raw_file: self._workers.submit(self.settings, key, raw_file) for raw_file in raw_files
         }
@@ -84,20 +88,23 @@ def _flows(
 ) -> Iterator[tuple[ModuleType, LocalPrefectAPI | None, HeadStart]]:
     """pipelines.flows, the run's local Prefect API and its head start, in the order that saves time.
 
-    The API's thread starts first and imports Prefect's server while `before` runs (the demo
-    writes its data then); the warehouse is taken and, unless ingestion goes to a Dask cluster
-    (`head_start` false), worker processes begin to read the new raw files; flows are imported
-    once that thread has imported Prefect.
+    Unless ingestion goes to a Dask cluster (`head_start` false), the ingestion worker processes
+    start first and import polars; then the API's thread, which imports Prefect's server while
+    `before` runs (the demo writes its data then); the warehouse is taken and the workers are
+    given the new raw files; flows are imported once that thread has imported Prefect.
     """
     configure_prefect(settings.data_dir)
     with ExitStack() as stack:
+        workers = ingest_workers.IngestWorkers(INGEST_WORKERS) if head_start else None
+        if workers is not None:
+            stack.callback(workers.close)
         api = start_local_api()
         if api is not None:
             stack.callback(api.stop)
         if before is not None:
             before()
         stack.enter_context(warehouse_lock(settings))
-        begun = stack.enter_context(closing(HeadStart(settings, None if head_start else [])))
+        begun = stack.enter_context(closing(HeadStart(settings, None if head_start else [], workers)))
         if api is not None:
             api.wait_for_imports()  # Prefect's modules, imported by the API's thread
         from pipelines import flows

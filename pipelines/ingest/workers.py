@@ -18,17 +18,21 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
-from pipelines.ingest.files import ingest_file
-from pipelines.ingest.raw_files import FileResult, RawFile
-from pipelines.settings import Settings
+if TYPE_CHECKING:  # polars comes with them: the workers start before the caller imports it
+    from pipelines.ingest.raw_files import FileResult, RawFile
+    from pipelines.settings import Settings
 
 # How often a worker looks whether the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.2
 
 
 class IngestWorkers:
-    """A pool of worker processes that ingest raw files into staged parts (no ledger is written)."""
+    """A pool of worker processes that ingest raw files into staged parts (no ledger is written).
+
+    The processes start at once, and import polars and the parsing code before any file is given.
+    """
 
     def __init__(self, processes: int) -> None:
         self._pool = ProcessPoolExecutor(
@@ -39,9 +43,13 @@ class IngestWorkers:
         )
         self._closing = threading.Lock()
         self._closed = False
+        for _ in range(processes):  # each submission starts one more process, until there are enough
+            self._pool.submit(_import_ingestion)
 
     def submit(self, settings: Settings, key: bytes, raw_file: RawFile) -> Future[FileResult]:
         """Begin ingesting one raw file; its result is that of `ingest_file`."""
+        from pipelines.ingest.files import ingest_file
+
         return self._pool.submit(ingest_file, settings, key, raw_file)
 
     @staticmethod
@@ -69,3 +77,8 @@ def _stop_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _import_ingestion() -> None:
+    """In a worker, first thing: import what reading a file takes, while the caller finds the files."""
+    import pipelines.ingest.files  # noqa: F401
