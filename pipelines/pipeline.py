@@ -9,13 +9,16 @@ the new raw files at once; the flow's ingestion tasks take each file's result as
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from types import ModuleType
 
 from pipelines.errors import UserError
@@ -124,14 +127,28 @@ def run(settings: Settings, dask_address: str | None = None) -> None:
 
 
 def demo(settings: Settings, seed: int, scale: str) -> None:
-    """Write the generated demo department into DATA_DIR/raw, then run the whole pipeline."""
-    from pipelines.demo import generate_demo
-
+    """Write the generated demo department into DATA_DIR/raw (in a process of its own), then run the whole pipeline."""
     started = time.monotonic()
-    write_demo = partial(generate_demo, settings.raw_dir, seed=seed, scale=scale)
+    write_demo = partial(_in_another_process, _generate_demo, settings.raw_dir, seed, scale)
     with _flows(settings, head_start=not settings.dask_address, before=write_demo) as (flows, api, begun):
         summary = flows.run_pipeline(settings, api=api, head_start=begun)
     _report(summary, settings, started)
+
+
+def _generate_demo(raw_dir: Path, seed: int, scale: str) -> None:
+    from pipelines.demo import generate_demo
+
+    generate_demo(raw_dir, seed=seed, scale=scale)
+
+
+def _in_another_process(function: Callable[..., None], *args: object) -> None:
+    """Call a function in a new process and wait for it: this one's threads (the API's, importing
+    Prefect) keep Python's lock to themselves meanwhile. The process stops if this one is killed."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: this process has threads
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=ingest_workers.stop_with_parent, initargs=(os.getpid(),)
+    ) as pool:
+        pool.submit(function, *args).result()
 
 
 def _report(summary: RunSummary, settings: Settings, started: float) -> None:

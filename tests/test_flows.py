@@ -287,6 +287,31 @@ def test_a_run_killed_while_its_api_starts_leaves_nothing_behind(settings: Setti
     assert not answers(api_port), "the run's Prefect API outlived it"
 
 
+def test_a_demo_killed_while_it_generates_leaves_nothing_behind(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    env = command_env(data_dir, tmp_path / "prefect")
+    demo = subprocess.Popen([str(BIN / "ent-analytics"), "demo", "--scale", "seed", "--data-dir", str(data_dir)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    # the generating process and the two ingestion workers (besides multiprocessing's resource tracker)
+    while len(children := spawned_children(demo)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)  # into the generation, which takes minutes at this scale
+    demo.send_signal(signal.SIGKILL)
+    demo.wait(timeout=30)
+    assert demo.returncode == -signal.SIGKILL, "the demo ended before it could be killed"
+    assert len(children) == 3 and all(gone_within(child, seconds=15) for child in children)
+    written = sorted((path, path.stat().st_size) for path in (data_dir / "raw").rglob("*") if path.is_file())
+    time.sleep(1)
+    assert sorted((path, path.stat().st_size) for path in (data_dir / "raw").rglob("*") if path.is_file()) == written
+
+
+def spawned_children(run: subprocess.Popen) -> list[psutil.Process]:
+    """The processes a run started with multiprocessing's `spawn`, its resource tracker left out."""
+    return [child for child in psutil.Process(run.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())]
+
+
 def test_a_local_api_that_cannot_start_ends_the_run_with_one_line(settings: Settings, tmp_path: Path) -> None:
     home = tmp_path / "prefect"
     home.mkdir()

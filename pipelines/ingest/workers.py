@@ -38,7 +38,7 @@ class IngestWorkers:
         self._pool = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_stop_with_parent,
+            initializer=stop_with_parent,
             initargs=(os.getpid(),),
         )
         self._closing = threading.Lock()
@@ -68,7 +68,7 @@ class IngestWorkers:
                 self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _stop_with_parent(parent: int) -> None:
+def stop_with_parent(parent: int) -> None:
     """In a worker: leave at once when the process that started it is gone."""
 
     def watch() -> None:
