@@ -1,6 +1,7 @@
 """Prefect orchestration: the pipeline as a flow of small tasks, its deployments, and a local API.
 
-This is the only module that imports Prefect. The flow body reads like the job: find new raw
+This is the only module that uses Prefect's flows and tasks (`pipelines.prefect_api` serves
+its API, and imports its server). The flow body reads like the job: find new raw
 files, ingest them (one task per file, on a Dask cluster when one is given), record them,
 build and check the models, publish the dashboards and headline files, apply retention.
 The working functions it calls are plain and know nothing of Prefect.
