@@ -89,10 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         print("ent-analytics: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader (`| head`) left early: silence the flush at exit instead of a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return _reader_left()
     return 0
+
+
+def _reader_left() -> int:
+    """The reader (`| head`) left early: silence any later flush instead of a traceback; the shell's status."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
 
 
 def console() -> None:
@@ -102,7 +106,10 @@ def console() -> None:
     modules a run imports (Prefect's server and client), takes over a second and does nothing.
     """
     status = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()  # what main printed may still be buffered, and its reader gone
+    except BrokenPipeError:
+        status = _reader_left()
     sys.stderr.flush()
     os._exit(status)
 

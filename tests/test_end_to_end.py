@@ -54,6 +54,20 @@ def test_every_headline_figure_equals_the_generators_truth(demo_dir: Path) -> No
             assert published[key] == expected[key], f"{key} for {start}..{end}"
 
 
+def test_a_reader_that_leaves_early_ends_the_command_quietly(demo_dir: Path) -> None:
+    # Buffered output, as in a shell (the test run may set PYTHONUNBUFFERED): it is written at the end.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    env.update(ENT_ANALYTICS_PSEUDONYM_KEY="end-to-end", PREFECT_HOME=str(demo_dir / "prefect"))
+    command = [str(Path(sys.executable).parent / "ent-analytics"), "headline", "--data-dir", str(demo_dir)]
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes
+    try:
+        result = subprocess.run(command, env=env, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
 def test_a_second_run_changes_no_figure(demo_dir: Path) -> None:
     before = ent_analytics("headline", "--format", "json", data_dir=demo_dir).stdout
     quality_before = ent_analytics("quality", "--format", "json", data_dir=demo_dir).stdout
