@@ -93,7 +93,6 @@ class LocalPrefectAPI:
         except Exception as error:  # reported by `wait`, in one line
             self._error = f"{type(error).__name__}: {error}"
         finally:
-            self._imported.set()
             self._answered.set()
 
     def _serve_until_stopped(self) -> str | None:

@@ -301,9 +301,13 @@ def test_a_demo_killed_while_it_generates_leaves_nothing_behind(tmp_path: Path) 
     demo.wait(timeout=30)
     assert demo.returncode == -signal.SIGKILL, "the demo ended before it could be killed"
     assert len(children) == 3 and all(gone_within(child, seconds=15) for child in children)
-    written = sorted((path, path.stat().st_size) for path in (data_dir / "raw").rglob("*") if path.is_file())
+    written = file_sizes(data_dir / "raw")
     time.sleep(1)
-    assert sorted((path, path.stat().st_size) for path in (data_dir / "raw").rglob("*") if path.is_file()) == written
+    assert file_sizes(data_dir / "raw") == written
+
+
+def file_sizes(folder: Path) -> list[tuple[Path, int]]:
+    return sorted((path, path.stat().st_size) for path in folder.rglob("*") if path.is_file())
 
 
 def spawned_children(run: subprocess.Popen) -> list[psutil.Process]:
