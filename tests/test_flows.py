@@ -67,10 +67,13 @@ def test_a_full_rebuild_reads_every_file_again_and_changes_no_figure(settings: S
 
 
 def test_a_run_maps_one_named_task_per_new_file_and_publishes(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.flow_engine import FlowRunEngine
 
+    heartbeats = []  # its own API ends with the run: no heartbeat, nobody would be there to miss it
+    monkeypatch.setattr(FlowRunEngine, "_emit_flow_run_heartbeat", lambda *args: heartbeats.append(args))
     with flows.prefect_api() as api:
         api.wait()
         state = flows.ent_analytics(str(settings.data_dir), return_state=True)
@@ -83,6 +86,7 @@ def test_a_run_maps_one_named_task_per_new_file_and_publishes(
             flow_run = client.read_flow_run(flow_run_id)
 
     assert flow_run.name == f"nightly run of {settings.data_dir}"
+    assert heartbeats == []
     assert names == sorted([
         "find raw files", "ingest annuaire.csv", "ingest access.log-20200323.gz", "ingest access.log-20200324.gz",
         "ingest access.log-20200325.gz", "record ingested files in the ledger", "build the models and run the checks",
@@ -94,6 +98,14 @@ def test_a_run_maps_one_named_task_per_new_file_and_publishes(
     headline = json.loads((settings.dashboards_dir / "headline.json").read_text())
     assert headline["page_views"] == 3 * 12
     assert "ingest   4/4 files, 45 log lines parsed, 9 rejected" in capsys.readouterr().err
+
+
+def test_a_run_reporting_to_a_prefect_server_keeps_its_heartbeats() -> None:
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}), flows.prefect_api() as api:
+        assert api is None
+        assert get_current_settings().flows.heartbeat_frequency is not None  # the server may watch for them
 
 
 def test_run_prints_a_one_screen_summary_and_a_second_run_changes_nothing(
