@@ -22,8 +22,8 @@ DAY_TICKS = [
 
 
 def titled(title: str, x_title: str = "", y_title: str = "", height: int = 420) -> go.Figure:
-    """An empty figure with its title and axis titles."""
-    fig = go.Figure()
+    """An empty figure with its title and axis titles; the dashboards' look is given when it is written (dashboards.html)."""
+    fig = go.Figure(layout={"template": "none"})  # not plotly's default, which every new figure would copy
     fig.update_layout(title={"text": title}, height=height, xaxis_title=x_title, yaxis_title=y_title)
     return fig
 

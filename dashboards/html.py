@@ -125,14 +125,16 @@ def _template() -> go.layout.Template:
 
 
 TEMPLATE = _template()
+# Written into each figure as it is: checking and copying a template costs plotly about 10 ms.
+TEMPLATE_JSON = TEMPLATE.to_plotly_json()
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:
-    """A figure as a div and the script that draws it, in the dashboards' look."""
-    styled = go.Figure(fig)
-    styled.update_layout(template=TEMPLATE)
-    body = styled.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, config=PLOTLY_CONFIG,
-                          div_id=div_id, default_width="100%")
+    """A figure as a div and the script that draws it, in the dashboards' look (whatever its own template)."""
+    styled = fig.to_dict()
+    styled["layout"]["template"] = TEMPLATE_JSON
+    body = pio.to_html(styled, validate=False, full_html=False, include_plotlyjs=False, include_mathjax=False,
+                       config=PLOTLY_CONFIG, div_id=div_id, default_width="100%")
     return f'<div class="chart">{body}</div>'
 
 
