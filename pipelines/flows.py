@@ -151,7 +151,7 @@ def ingest_files(settings: Settings, raw_files: list[RawFile], progress: Progres
     results: list[FileResult] = []
     with _begun_here(settings, raw_files), _ingestion_runner(settings) as runner:
         futures = [runner.submit(ingest_raw_file, {"settings": settings, "key": key, "raw_file": raw_file})
-                   for raw_file in raw_files]
+                   for raw_file in ingest.reading_order(settings.raw_dir, raw_files)]
         for future in as_completed(futures):
             results.append(_file_result(future))
             progress.files(len(results), len(raw_files), *_line_counts(results))

@@ -56,7 +56,8 @@ class HeadStart:
             workers.close()
         self._workers = (workers or ingest_workers.IngestWorkers(INGEST_WORKERS)) if raw_files else None
         self._begun: dict[object, Future] = {
-            raw_file: self._workers.submit(self.settings, key, raw_file) for raw_file in raw_files
+            raw_file: self._workers.submit(self.settings, key, raw_file)
+            for raw_file in ingest.reading_order(self.settings.raw_dir, raw_files)
         }
 
     def take(self, raw_file: object) -> object | None:

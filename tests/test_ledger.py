@@ -284,6 +284,18 @@ def test_discover_walks_subfolders_of_each_kind_and_skips_hidden_names(tmp_path:
     ]  # fmt: skip
 
 
+def test_files_are_read_most_content_first_whatever_their_size_on_disk(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    write_raw(settings, "logs/a.log", ["line"] * 1_000)  # 5 kB on disk and in content
+    write_raw(settings, "logs/b.log.gz", ["the same line"] * 10_000, compress=True)  # 140 kB in 1 kB on disk
+    write_raw(settings, "logs/c.log", ["another line"] * 2_000)  # 26 kB
+    write_raw(settings, "logs/d.log.gz", b"\x1f\x8b")  # too short for gzip: ordered by its size, reported when read
+
+    order = ingest.reading_order(settings.raw_dir, discover(settings))
+
+    assert [raw_file.path for raw_file in order] == ["logs/b.log.gz", "logs/c.log", "logs/a.log", "logs/d.log.gz"]
+
+
 class Killed(BaseException):
     """Stands for the process being killed: nothing below catches it."""
 

@@ -23,6 +23,7 @@ from pipelines.ingest.raw_files import (
     RawFile,
     UnusableFile,
     fingerprint,
+    reading_order,
 )
 from pipelines.pseudonym import load_key
 from pipelines.settings import Settings
@@ -53,7 +54,8 @@ def ingest_raw(settings: Settings, processes: int = 0) -> IngestReport:
 
         workers = IngestWorkers(processes)
         try:
-            begun = [(raw_file, workers.submit(settings, key, raw_file)) for raw_file in raw_files]
+            begun = [(raw_file, workers.submit(settings, key, raw_file))
+                     for raw_file in reading_order(settings.raw_dir, raw_files)]
             results = [workers.result(future) or ingest_file(settings, key, raw_file) for raw_file, future in begun]
         finally:
             workers.close()
