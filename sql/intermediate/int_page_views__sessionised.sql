@@ -45,15 +45,11 @@ enriched as (
         page_views.local_ts,
         page_views.local_day,
         page_views.visitor_key,
-        case
-            when page_views.user_key is null then 'anonyme'
-            else coalesce(directory.profile, 'inconnu')
-        end as profile,
-        directory.uai,
+        -- profile and collège are joined after the window passes: one flag sorted instead of two texts
+        page_views.user_key is not null as has_login,
         coalesce(services.service, 'Autre') as service,
         nullif(regexp_extract(page_views.path, '^/espaces/([A-Za-z0-9_-]+)(/|$)', 1), '') as space_id
     from page_views
-    left join directory on directory.user_key = page_views.user_key
     left join services
         on starts_with(page_views.path, '/')
         and services.segment = lower(split_part(page_views.path, '/', 2))
@@ -90,17 +86,19 @@ sessionised as (
 )
 
 select
-    file_id,
-    line_number,
-    ts_utc,
-    local_ts,
-    local_day,
-    visitor_key,
-    profile,
-    uai,
-    service,
-    space_id,
+    sessionised.file_id,
+    sessionised.line_number,
+    sessionised.ts_utc,
+    sessionised.local_ts,
+    sessionised.local_day,
+    sessionised.visitor_key,
+    case when sessionised.has_login then coalesce(directory.profile, 'inconnu') else 'anonyme' end as profile,
+    directory.uai,
+    sessionised.service,
+    sessionised.space_id,
     -- a visit is identified by its visitor and its first instant
-    visit_started_at,
-    is_visit_start
+    sessionised.visit_started_at,
+    sessionised.is_visit_start
 from sessionised
+-- a logged-in visitor's key is their login's key
+left join directory on sessionised.has_login and directory.user_key = sessionised.visitor_key
