@@ -17,17 +17,23 @@ archived as (
     where local_day in (select local_day from archived_days)
 ),
 
+visits_in_groups as (
+    -- a visit is its visitor and its start: each one once per group it touches, with its page views there
+    select local_day, uai, profile, service, visitor_key, visit_started_at, count(*) as page_views
+    from page_views
+    group by local_day, uai, profile, service, visitor_key, visit_started_at
+),
+
 daily_usage as (
     select
         local_day,
         uai,
         profile,
         service,
-        count(*) as page_views,
-        -- a visit is its visitor and its start
-        count(distinct (visitor_key, visit_started_at)) as visits,
+        sum(page_views)::bigint as page_views,
+        count(*) as visits,
         count(distinct visitor_key) as visitors
-    from page_views
+    from visits_in_groups
     group by local_day, uai, profile, service
 ),
 
