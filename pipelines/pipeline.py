@@ -147,7 +147,7 @@ def _in_another_process(function: Callable[..., None], *args: object) -> None:
     Prefect) keep Python's lock to themselves meanwhile. The process stops if this one is killed."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: this process has threads
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=ingest_workers.stop_with_parent, initargs=(os.getpid(),)
+        max_workers=1, mp_context=context, initializer=ingest_workers.start_worker, initargs=(os.getpid(),)
     ) as pool:
         pool.submit(function, *args).result()
 

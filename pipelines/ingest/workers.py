@@ -40,7 +40,7 @@ class IngestWorkers:
         self._pool = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
+            initializer=start_worker,
             initargs=(os.getpid(),),
         )
         self._closing = threading.Lock()
@@ -70,8 +70,8 @@ class IngestWorkers:
                 self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(parent: int) -> None:
-    """In a worker, first thing: stop with its parent, and end at once when its pool lets it go."""
+def start_worker(parent: int) -> None:
+    """In a worker process, first thing: stop with its parent, and end at once when its pool lets it go."""
     stop_with_parent(parent)
     atexit.register(_end_at_once)
 
