@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import UserError
-from pipelines.ingest.access_logs import ingest_log
+from pipelines.ingest.access_logs import PARSE_THREADS, ingest_log
 from pipelines.ingest.ledger import content_owner, discover, record
 from pipelines.ingest.parts import PartWriter, discard_staging, new_staging
 from pipelines.ingest.raw_files import (
@@ -65,8 +65,11 @@ def ingest_raw(settings: Settings, processes: int = 0) -> IngestReport:
     return IngestReport(files=recorded, problems=[result.problem for result in recorded if result.problem])
 
 
-def ingest_file(settings: Settings, key: bytes, raw_file: RawFile) -> FileResult:
-    """Read one raw file into staged Parquet parts, writing no ledger; an unusable file gives a problem."""
+def ingest_file(settings: Settings, key: bytes, raw_file: RawFile, parse_threads: int = PARSE_THREADS) -> FileResult:
+    """Read one raw file into staged Parquet parts, writing no ledger; an unusable file gives a problem.
+
+    A log is parsed `parse_threads` chunks at a time (one in worker processes reading side by side).
+    """
     path = settings.raw_dir / raw_file.path
     staging = None
     try:
@@ -76,7 +79,9 @@ def ingest_file(settings: Settings, key: bytes, raw_file: RawFile) -> FileResult
         if owner is not None:
             return _already_ingested(found, owner)
         staging = new_staging(settings.warehouse_dir)
-        lines_read, lines_accepted, lines_rejected = _ingest_content(settings, key, raw_file, content, staging)
+        lines_read, lines_accepted, lines_rejected = _ingest_content(
+            settings, key, raw_file, content, staging, parse_threads
+        )
     except (UnusableFile, UserError) as error:
         if staging is not None:
             discard_staging(staging)
@@ -105,12 +110,12 @@ def _already_ingested(found: FileResult, owner: dict) -> FileResult:
 
 
 def _ingest_content(
-    settings: Settings, key: bytes, raw_file: RawFile, content: Fingerprint, staging: Path
+    settings: Settings, key: bytes, raw_file: RawFile, content: Fingerprint, staging: Path, parse_threads: int
 ) -> tuple[int, int, int]:
     """Parse a file of any kind into its staging folder; returns lines (or rows) read, accepted, rejected."""
     path = settings.raw_dir / raw_file.path
     if raw_file.kind == "logs":
-        counts = ingest_log(key, path, raw_file.path, content, settings.timezone, staging)
+        counts = ingest_log(key, path, raw_file.path, content, settings.timezone, staging, parse_threads)
         return counts.read, counts.accepted, counts.rejected
     return ingest_export(key, raw_file, path, content, staging)
 

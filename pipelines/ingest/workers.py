@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # polars comes with them: the workers start before the caller
     from pipelines.ingest.raw_files import FileResult, RawFile
     from pipelines.settings import Settings
 
+# Chunks a worker parses at once: the other workers keep the other cores busy.
+WORKER_PARSE_THREADS = 1
 # How often a worker looks whether the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.2
 
@@ -49,10 +51,10 @@ class IngestWorkers:
             self._pool.submit(_import_ingestion)
 
     def submit(self, settings: Settings, key: bytes, raw_file: RawFile) -> Future[FileResult]:
-        """Begin ingesting one raw file; its result is that of `ingest_file`."""
+        """Begin ingesting one raw file; its result is that of `ingest_file`, parsing one chunk at a time."""
         from pipelines.ingest.files import ingest_file
 
-        return self._pool.submit(ingest_file, settings, key, raw_file)
+        return self._pool.submit(ingest_file, settings, key, raw_file, WORKER_PARSE_THREADS)
 
     @staticmethod
     def result(future: Future[FileResult]) -> FileResult | None:
