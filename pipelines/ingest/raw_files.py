@@ -24,7 +24,7 @@ from isal import igzip, isal_zlib
 KINDS = ("logs", "directory", "reference", "loans", "needs")
 GZIP_MAGIC = b"\x1f\x8b"
 # Decompressed bytes read at a time: large enough for vectorised parsing (about 30,000 lines), small
-# enough to keep memory flat (parsing a chunk takes several times its size, and two are parsed at once).
+# enough to keep memory flat (parsing a chunk takes several times its size, and up to two are parsed at once).
 BLOCK_BYTES = 8 * 1024 * 1024
 # Content up to this size is kept from the hashing pass, so that it is not decompressed and hashed twice;
 # a larger file is read again (two files ingested at once then hold at most twice this).
