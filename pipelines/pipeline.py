@@ -9,12 +9,10 @@ the new raw files at once; the flow's ingestion tasks take each file's result as
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from functools import partial
@@ -145,10 +143,7 @@ def _generate_demo(raw_dir: Path, seed: int, scale: str) -> None:
 def _in_another_process(function: Callable[..., None], *args: object) -> None:
     """Call a function in a new process and wait for it: this one's threads (the API's, importing
     Prefect) keep Python's lock to themselves meanwhile. The process stops if this one is killed."""
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: this process has threads
-    with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=ingest_workers.start_worker, initargs=(os.getpid(),)
-    ) as pool:
+    with ingest_workers.worker_pool(1) as pool:
         pool.submit(function, *args).result()
 
 

@@ -14,7 +14,7 @@ import psutil
 
 from ingest_fixtures import settings_for, warehouse_files, write_raw
 from pipelines.ingest import RawFile, ingest_raw, read_ledger
-from pipelines.ingest.workers import IngestWorkers
+from pipelines.ingest.workers import IngestWorkers, worker_pool
 from run_fixtures import log_lines, write_directory
 
 DAYS = (dt.date(2020, 3, 23), dt.date(2020, 3, 24), dt.date(2020, 3, 25))
@@ -151,8 +151,8 @@ def _keep_an_object_marking_its_end(path: str) -> None:
 
 def test_a_worker_ends_without_freeing_its_objects_one_by_one(tmp_path: Path) -> None:
     marker = tmp_path / "freed"
-    workers = IngestWorkers(1)
-    workers._pool.submit(_keep_an_object_marking_its_end, str(marker)).result()
-    workers.close()  # waits for the process to end
+    with worker_pool(1) as pool:  # as IngestWorkers and the demo's generation start theirs
+        pool.submit(_keep_an_object_marking_its_end, str(marker)).result()
+    # leaving the block waited for the process to end
 
     assert not marker.exists()  # it ended at once: a run waited about 0.5 s for a worker freeing what it knew

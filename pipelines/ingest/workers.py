@@ -39,12 +39,7 @@ class IngestWorkers:
     """
 
     def __init__(self, processes: int) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker,
-            initargs=(os.getpid(),),
-        )
+        self._pool = worker_pool(processes)
         self._closing = threading.Lock()
         self._closed = False
         for _ in range(processes):  # each submission starts one more process, until there are enough
@@ -70,6 +65,16 @@ class IngestWorkers:
             if not self._closed:
                 self._closed = True
                 self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of processes started by `spawn`, each stopping with this process and ending at once when let go."""
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=start_worker,
+        initargs=(os.getpid(),),
+    )
 
 
 def start_worker(parent: int) -> None:
